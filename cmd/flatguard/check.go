@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/flatguard/flatguard/internal/handler"
+	"github.com/flatguard/flatguard/internal/probe"
+	"github.com/flatguard/flatguard/internal/report"
+	"github.com/flatguard/flatguard/internal/validate"
+)
+
+// checkFlags are the command-line settings of `flatguard check`.
+type checkFlags struct {
+	cfg     validate.Config
+	format  string
+	output  string
+	resolve multiFlag
+	caFile  string
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func newCheckFlagSet(f *checkFlags, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &f.cfg
+	fs.StringVar(&f.format, "format", "text", "output `format`: text or json")
+	fs.StringVar(&f.output, "output", "", "write the report to `PATH` (with several files: a directory) instead of stdout")
+	fs.BoolVar(&c.Offline, "offline", false, "send no request: only look at the URLs as written")
+	fs.BoolVar(&c.AllowLoopback, "allow-loopback", false, "let requests reach loopback addresses (local tests and the demo only)")
+	fs.BoolVar(&c.AllowPrivate, "allow-private", false, "let requests reach private (RFC 1918, CGNAT, unique-local) addresses")
+	fs.IntVar(&c.Concurrency, "concurrency", validate.DefaultConcurrency, "requests in flight across all hosts")
+	fs.IntVar(&c.PerHost, "per-host", validate.DefaultPerHost, "requests in flight to one host")
+	fs.DurationVar(&c.RequestTimeout, "timeout", validate.DefaultRequestTimeout, "time for one URL, redirects included")
+	fs.DurationVar(&c.Deadline, "deadline", 0, "time budget for all URL checks; URLs left are reported not_checked (0: none)")
+	fs.StringVar(&c.UserAgent, "user-agent", validate.DefaultUserAgent(), "User-Agent header sent on every request")
+	fs.Int64Var(&c.MaxFileBytes, "max-file-bytes", validate.DefaultMaxFileBytes, "larger files are refused with file_too_large")
+	fs.IntVar(&c.MaxFindings, "max-findings", validate.DefaultMaxFindings, "findings listed in a report (the summary counts all)")
+	fs.StringVar(&c.Encoding, "encoding", "", "force the text `encoding` (utf-8, windows-1252, ...); default: detect")
+	fs.Var(&f.resolve, "resolve", "pin `HOST:PORT:ADDR` as curl does (repeatable)")
+	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in `PEM` instead of the system roots")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: flatguard check [flags] FILE|DIR...\n\nChecks every image URL of each flat file. Flags:\n")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseInterleaved parses flags that may come before, between or after
+// the file arguments.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return files, nil
+		}
+		files = append(files, args[0])
+		args = args[1:]
+	}
+}
+
+// runCheck is `flatguard check`.
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var f checkFlags
+	fs := newCheckFlagSet(&f, stderr)
+	paths, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitPass
+	}
+	if err != nil {
+		return exitError
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "flatguard check: name at least one file or folder")
+		return exitError
+	}
+	if f.format != "text" && f.format != "json" {
+		fmt.Fprintf(stderr, "flatguard check: --format %q: want text or json\n", f.format)
+		return exitError
+	}
+	opts, err := f.probeOptions()
+	if err != nil {
+		fmt.Fprintf(stderr, "flatguard check: %v\n", err)
+		return exitError
+	}
+	files, err := expand(paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "flatguard check: %v\n", err)
+		return exitError
+	}
+	p := validate.New(f.cfg, opts...)
+	defer p.Close()
+
+	code := exitPass
+	for _, path := range files {
+		rep, err := checkFile(ctx, p, path)
+		if err != nil {
+			fmt.Fprintf(stderr, "flatguard check: %s: %v\n", path, err)
+			code = exitError
+			continue
+		}
+		if err := f.write(stdout, rep, path, len(files) > 1); err != nil {
+			fmt.Fprintf(stderr, "flatguard check: %v\n", err)
+			code = exitError
+			continue
+		}
+		code = max(code, statusCode(rep.Status))
+	}
+	return code
+}
+
+func statusCode(s report.Status) int {
+	switch s {
+	case report.StatusPass:
+		return exitPass
+	case report.StatusFail:
+		return exitFail
+	}
+	return exitError
+}
+
+// probeOptions turns --resolve and --ca-file into checker settings.
+func (f *checkFlags) probeOptions() ([]validate.Option, error) {
+	pins := map[string]string{}
+	for _, r := range f.resolve {
+		i := strings.LastIndex(r, ":")
+		if i <= 0 {
+			return nil, fmt.Errorf("--resolve %q: want HOST:PORT:ADDR", r)
+		}
+		hostPort, addr := r[:i], strings.Trim(r[i+1:], "[]")
+		if j := strings.LastIndex(hostPort, ":"); j <= 0 {
+			return nil, fmt.Errorf("--resolve %q: want HOST:PORT:ADDR", r)
+		}
+		pins[strings.ToLower(hostPort)] = addr
+	}
+	var roots *x509.CertPool
+	if f.caFile != "" {
+		pem, err := os.ReadFile(f.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %v", err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", f.caFile)
+		}
+	}
+	return []validate.Option{validate.WithProbe(func(c *probe.Config) {
+		if len(pins) > 0 {
+			c.Resolve = pins
+		}
+		if roots != nil {
+			c.RootCAs = roots
+		}
+	})}, nil
+}
+
+// expand replaces folders by the flat files in them.
+func expand(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		n := len(files)
+		for _, e := range entries {
+			if e.Type().IsRegular() && isFlatFile(e.Name()) {
+				files = append(files, filepath.Join(p, e.Name()))
+			}
+		}
+		if len(files) == n {
+			return nil, fmt.Errorf("%s: no flat file (.txt, .tsv, .csv, .xlsx, .xlsm) in it", p)
+		}
+	}
+	return files, nil
+}
+
+func isFlatFile(name string) bool {
+	if handler.IsReportKey(name) {
+		return false
+	}
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".txt", ".tsv", ".csv", ".xlsx", ".xlsm", ".tab":
+		return true
+	}
+	return false
+}
+
+// checkFile runs the pipeline on one local file.
+func checkFile(ctx context.Context, p *validate.Pipeline, path string) (*report.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return p.Run(ctx, validate.Input{
+		Source: report.Source{Path: path, Size: st.Size()},
+		Name:   path,
+		Body:   f,
+	})
+}
+
+// write renders one report where the flags say.
+func (f *checkFlags) write(stdout io.Writer, rep *report.Report, path string, several bool) error {
+	var b bytes.Buffer
+	switch {
+	case f.format == "json" && several && f.output == "":
+		if err := json.NewEncoder(&b).Encode(rep); err != nil {
+			return err
+		}
+	case f.format == "json":
+		if err := report.WriteJSON(&b, rep); err != nil {
+			return err
+		}
+	default:
+		if err := report.WriteText(&b, rep); err != nil {
+			return err
+		}
+		if several && f.output == "" {
+			b.WriteString("\n")
+		}
+	}
+	if f.output == "" {
+		_, err := stdout.Write(b.Bytes())
+		return err
+	}
+	dst := f.output
+	if several {
+		if err := os.MkdirAll(f.output, 0o755); err != nil {
+			return err
+		}
+		ext := ".report.txt"
+		if f.format == "json" {
+			ext = handler.JSONSuffix
+		}
+		dst = filepath.Join(f.output, filepath.Base(path)+ext)
+	}
+	return os.WriteFile(dst, b.Bytes(), 0o644)
+}
+
+// decodeReport reads a JSON report.
+func decodeReport(r io.Reader) (*report.Report, error) {
+	var rep report.Report
+	if err := json.NewDecoder(r).Decode(&rep); err != nil {
+		return nil, fmt.Errorf("decode report: %v", err)
+	}
+	return &rep, nil
+}

@@ -1,0 +1,272 @@
+// Package handler answers S3 object-created events: it checks the new
+// object version with the validate pipeline, tags it with the verdict,
+// writes the report beside it and publishes one notification. The Lambda
+// entrypoint (functions/validate), `flatguard demo` and `flatguard invoke`
+// all run this same code.
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/flatguard/flatguard/internal/notify"
+	"github.com/flatguard/flatguard/internal/report"
+	"github.com/flatguard/flatguard/internal/storage"
+	"github.com/flatguard/flatguard/internal/validate"
+)
+
+// Report object suffixes. Objects with these suffixes are flatguard's own
+// output and never checked, so writing a report cannot trigger another.
+const (
+	JSONSuffix = ".report.json"
+	HTMLSuffix = ".report.html"
+)
+
+// Handler holds what every invocation shares. Build it once per process.
+type Handler struct {
+	// Store reads sources and writes reports and tags.
+	Store *storage.Store
+	// Publisher sends the verdict.
+	Publisher *notify.Publisher
+	// Pipeline checks files.
+	Pipeline *validate.Pipeline
+	// UploadBucket, when set, is the only bucket whose events are handled.
+	UploadBucket string
+	// Region names the bucket's region in console links.
+	Region string
+	// Reserve is kept back from the invocation deadline to write the report
+	// and notify. Zero means validate.DefaultLambdaReserve.
+	Reserve time.Duration
+	// Logger receives the handler's log lines; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handle processes every record of an S3 event. It returns an error only
+// when an AWS call failed, so that Lambda retries the event; everything
+// about the files themselves is a result in their reports.
+func (h *Handler) Handle(ctx context.Context, e events.S3Event) error {
+	var errs []error
+	for _, rec := range e.Records {
+		if err := h.record(ctx, rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// record handles one event record.
+func (h *Handler) record(ctx context.Context, rec events.S3EventRecord) error {
+	log := h.logger()
+	bucket := rec.S3.Bucket.Name
+	// S3 writes keys form-encoded: '+' is a space and %2B a plus, so
+	// QueryUnescape (not PathUnescape) is the right inverse.
+	key, err := url.QueryUnescape(rec.S3.Object.Key)
+	if err != nil {
+		log.ErrorContext(ctx, "event key not decodable", "bucket", bucket, "error", err)
+		return nil
+	}
+	log = log.With("bucket", bucket, "key", key, "versionId", rec.S3.Object.VersionID)
+	switch {
+	case !strings.HasPrefix(rec.EventName, "ObjectCreated:"):
+		log.DebugContext(ctx, "event ignored", "eventName", rec.EventName)
+		return nil
+	case h.UploadBucket != "" && bucket != h.UploadBucket:
+		log.ErrorContext(ctx, "event refused: bucket is not the upload bucket", "uploadBucket", h.UploadBucket)
+		return nil
+	case IsReportKey(key):
+		log.DebugContext(ctx, "own report ignored")
+		return nil
+	case strings.HasSuffix(key, "/") && rec.S3.Object.Size == 0:
+		log.DebugContext(ctx, "folder placeholder ignored")
+		return nil
+	}
+	if err := h.object(ctx, log, bucket, key, rec.S3.Object.VersionID, rec.S3.Object.ETag); err != nil {
+		log.ErrorContext(ctx, "object not handled; Lambda will retry", "error", err)
+		return err
+	}
+	return nil
+}
+
+// IsReportKey reports whether key is one of flatguard's own report objects.
+func IsReportKey(key string) bool {
+	return strings.HasSuffix(key, JSONSuffix) || strings.HasSuffix(key, HTMLSuffix)
+}
+
+// object checks one object version: read, validate, tag, write the report,
+// publish, then mark the report as notified. A retry after any failure
+// resumes without a second notification.
+func (h *Handler) object(ctx context.Context, log *slog.Logger, bucket, key, versionID, eTag string) error {
+	start := time.Now()
+	reportKey := key + JSONSuffix
+	sourceID := versionID
+	if sourceID == "" {
+		sourceID = "etag:" + strings.Trim(eTag, `"`)
+	}
+
+	// 1. A report about this very version may exist from an earlier delivery.
+	state, err := h.Store.ReportState(ctx, bucket, reportKey)
+	if err != nil {
+		return err
+	}
+	if state.Exists && state.SourceVersion == sourceID {
+		if state.Notified != "" {
+			log.InfoContext(ctx, "already reported", "reportKey", reportKey, "messageId", state.Notified)
+			return nil
+		}
+		return h.resume(ctx, log, bucket, reportKey, state)
+	}
+
+	// 2. Read and check the file.
+	obj, err := h.Store.Open(ctx, bucket, key, versionID)
+	if errors.Is(err, storage.ErrNotFound) {
+		log.WarnContext(ctx, "object no longer exists; skipped")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer obj.Body.Close()
+	log.InfoContext(ctx, "checking object", "sizeBytes", obj.Size)
+	rep, err := h.Pipeline.Run(ctx, validate.Input{
+		Source:        report.Source{Bucket: bucket, Key: key, VersionID: obj.VersionID, ETag: obj.ETag, Size: obj.Size},
+		Name:          key,
+		Body:          obj.Body,
+		CheckDeadline: h.checkDeadline(ctx, start),
+	})
+	if err != nil {
+		return err
+	}
+
+	// 3. Tag the version, then write the report, then tell people.
+	if rep.TagSkipped, err = h.Store.Tag(ctx, bucket, key, obj.VersionID, string(rep.Status)); err != nil {
+		return err
+	}
+	if rep.TagSkipped {
+		log.WarnContext(ctx, "verdict tag skipped: the object already holds the maximum of tags")
+	}
+	body, err := encode(rep)
+	if err != nil {
+		return err
+	}
+	state = storage.ReportState{SourceVersion: sourceID}
+	if err := h.Store.PutReport(ctx, bucket, reportKey, "application/json", body, state); err != nil {
+		return err
+	}
+	messageID, err := h.publish(ctx, rep, reportKey)
+	if err != nil {
+		return err
+	}
+	state.Notified = messageID
+	if err := h.Store.PutReport(ctx, bucket, reportKey, "application/json", body, state); err != nil {
+		return err
+	}
+	s := rep.Summary
+	log.InfoContext(ctx, "object checked", "status", rep.Status, "format", rep.Format, "encoding", rep.Encoding,
+		"rows", s.Rows, "imageCells", s.ImageCells, "uniqueUrls", s.UniqueURLs, "failedUrls", s.FailedURLs,
+		"notChecked", s.NotChecked, "reportKey", reportKey, "messageId", messageID,
+		"durationMs", time.Since(start).Milliseconds())
+	return nil
+}
+
+// resume finishes a run that wrote its report but may not have published
+// (a crash or a failed publish): publish from the stored report, then mark it.
+func (h *Handler) resume(ctx context.Context, log *slog.Logger, bucket, reportKey string, state storage.ReportState) error {
+	body, err := h.Store.ReadReport(ctx, bucket, reportKey)
+	if err != nil {
+		return err
+	}
+	var rep report.Report
+	if err := json.Unmarshal(body, &rep); err != nil {
+		return fmt.Errorf("decode stored report s3://%s/%s: %v", bucket, reportKey, err)
+	}
+	messageID, err := h.publish(ctx, &rep, reportKey)
+	if err != nil {
+		return err
+	}
+	state.Notified = messageID
+	if err := h.Store.PutReport(ctx, bucket, reportKey, "application/json", body, state); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "stored report published", "status", rep.Status, "reportKey", reportKey, "messageId", messageID)
+	return nil
+}
+
+// publish sends the verdict with the attributes pipelines filter on.
+func (h *Handler) publish(ctx context.Context, rep *report.Report, reportKey string) (string, error) {
+	src := rep.Source
+	loc := report.Location{
+		URI:        "s3://" + src.Bucket + "/" + reportKey,
+		ConsoleURL: consoleURL(h.Region, src.Bucket, reportKey),
+	}
+	attrs := map[string]string{
+		"status":    string(rep.Status),
+		"bucket":    src.Bucket,
+		"key":       src.Key,
+		"versionId": src.VersionID,
+		"reportKey": reportKey,
+		"format":    rep.Format,
+	}
+	if rep.Error != nil {
+		attrs["errorCode"] = string(rep.Error.Code)
+	}
+	return h.Publisher.Publish(ctx, notify.Message{
+		Subject:    report.Subject(rep),
+		Body:       report.Body(rep, loc),
+		Attributes: attrs,
+	})
+}
+
+// checkDeadline is when URL checks stop: the invocation deadline less the
+// reserve, or the configured Deadline from the start, whichever is sooner.
+func (h *Handler) checkDeadline(ctx context.Context, start time.Time) time.Time {
+	var d time.Time
+	if dl, ok := ctx.Deadline(); ok {
+		reserve := h.Reserve
+		if reserve <= 0 {
+			reserve = validate.DefaultLambdaReserve
+		}
+		d = dl.Add(-reserve)
+		if d.Before(start) {
+			d = start
+		}
+	}
+	if cfg := h.Pipeline.Config(); cfg.Deadline > 0 {
+		if c := start.Add(cfg.Deadline); d.IsZero() || c.Before(d) {
+			d = c
+		}
+	}
+	return d
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
+func encode(rep *report.Report) ([]byte, error) {
+	var b bytes.Buffer
+	if err := report.WriteJSON(&b, rep); err != nil {
+		return nil, fmt.Errorf("encode report: %v", err)
+	}
+	return b.Bytes(), nil
+}
+
+// consoleURL opens an object in the S3 console.
+func consoleURL(region, bucket, key string) string {
+	if region == "" {
+		region = "us-east-1"
+	}
+	return "https://s3.console.aws.amazon.com/s3/object/" + url.PathEscape(bucket) +
+		"?region=" + url.QueryEscape(region) + "&prefix=" + url.QueryEscape(key)
+}

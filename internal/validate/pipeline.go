@@ -1,0 +1,378 @@
+// Package validate is the pipeline both entrypoints share: read the flat file
+// (feed), look at every image URL as written (presign and static checks),
+// fetch each distinct URL once (probe), and build the report.
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"time"
+
+	"github.com/flatguard/flatguard/internal/feed"
+	"github.com/flatguard/flatguard/internal/presign"
+	"github.com/flatguard/flatguard/internal/probe"
+	"github.com/flatguard/flatguard/internal/report"
+)
+
+// Pipeline checks flat files. It is safe for concurrent use; build one per
+// process so warm Lambda invocations reuse its connections.
+type Pipeline struct {
+	cfg     Config
+	checker *probe.Checker
+	now     func() time.Time
+	tempDir string
+}
+
+// Option customises a Pipeline.
+type Option func(*Pipeline, *probe.Config)
+
+// WithClock makes the pipeline read the time from now (tests use a fixed
+// clock so that expiry verdicts never change).
+func WithClock(now func() time.Time) Option {
+	return func(p *Pipeline, _ *probe.Config) { p.now = now }
+}
+
+// WithProbe lets the caller adjust the HTTP checker's configuration, for
+// instance to inject a resolver, a dialer or trusted roots.
+func WithProbe(f func(*probe.Config)) Option {
+	return func(_ *Pipeline, pc *probe.Config) { f(pc) }
+}
+
+// WithTempDir sets where workbooks are spooled; "" is os.TempDir().
+func WithTempDir(dir string) Option {
+	return func(p *Pipeline, _ *probe.Config) { p.tempDir = dir }
+}
+
+// New builds a pipeline from cfg. In offline mode it makes no HTTP client.
+func New(cfg Config, opts ...Option) *Pipeline {
+	cfg = cfg.withDefaults()
+	p := &Pipeline{cfg: cfg, now: time.Now}
+	pc := probe.Config{
+		Concurrency:   cfg.Concurrency,
+		PerHost:       cfg.PerHost,
+		Timeout:       cfg.RequestTimeout,
+		UserAgent:     cfg.UserAgent,
+		AllowLoopback: cfg.AllowLoopback,
+		AllowPrivate:  cfg.AllowPrivate,
+	}
+	for _, o := range opts {
+		o(p, &pc)
+	}
+	if !cfg.Offline {
+		p.checker = probe.New(pc)
+	}
+	return p
+}
+
+// Config returns the pipeline's settings with defaults filled in.
+func (p *Pipeline) Config() Config { return p.cfg }
+
+// Close releases the checker's idle connections.
+func (p *Pipeline) Close() {
+	if p.checker != nil {
+		p.checker.Close()
+	}
+}
+
+// Input is one file to check.
+type Input struct {
+	// Source names the file in the report.
+	Source report.Source
+	// Name is the file name or key, a hint for the container type.
+	Name string
+	// Body streams the file.
+	Body io.Reader
+	// CheckDeadline is when URL checks stop; URLs not checked by then get
+	// not_checked findings. Zero means the configured Deadline from the
+	// start of Run, or none.
+	CheckDeadline time.Time
+}
+
+// ErrSourceRead wraps a failure to read the file's bytes from where it is
+// stored (an S3 stream cut off, say): that is not a verdict on the file, so
+// callers retry rather than report.
+var ErrSourceRead = errors.New("validate: read source")
+
+// Run checks one file and returns its report. Everything about the file and
+// its URLs is in the report; the error is non-nil only when the bytes could
+// not be read from the source (it wraps ErrSourceRead).
+func (p *Pipeline) Run(ctx context.Context, in Input) (*report.Report, error) {
+	// The injected clock dates the report and judges expiry; durations and
+	// the time budget always run on the real clock.
+	now, start := p.now(), time.Now()
+	rep := &report.Report{
+		SchemaVersion: report.SchemaVersion,
+		Mode:          report.ModeFull,
+		Source:        in.Source,
+		Format:        feed.FormatUnknown,
+		CheckedAt:     now.UTC().Truncate(time.Millisecond),
+		Findings:      []report.Finding{},
+	}
+	if p.checker == nil {
+		rep.Mode = report.ModeOffline
+	}
+	body := &watchedReader{r: in.Body}
+	run := newRun(p, now)
+
+	// Read the file: static findings go straight to the collector.
+	info, err := feed.Read(ctx, body, feed.Options{
+		Name:         in.Name,
+		Encoding:     p.cfg.Encoding,
+		MaxFileBytes: p.cfg.MaxFileBytes,
+		TempDir:      p.tempDir,
+	}, run.row)
+	if body.err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSourceRead, body.err)
+	}
+	rep.Format, rep.Encoding = info.Format, info.Encoding
+	if err != nil {
+		var fe *feed.FileError
+		if !errors.As(err, &fe) {
+			fe = &feed.FileError{Code: report.ErrUnreadableFile, Err: err}
+		}
+		rep.Status = report.StatusError
+		rep.Error = &report.FileError{Code: fe.Code, Message: presign.RedactText(fe.Error()), Row: fe.Row}
+		rep.DurationMs = time.Since(start).Milliseconds()
+		return rep, nil
+	}
+
+	// Fetch every distinct URL once, within the time budget.
+	if p.checker != nil {
+		deadline := in.CheckDeadline
+		if deadline.IsZero() && p.cfg.Deadline > 0 {
+			deadline = start.Add(p.cfg.Deadline)
+		}
+		run.probe(ctx, deadline)
+	}
+	run.finish(info)
+
+	rep.Summary = run.summary(info)
+	rep.Findings, rep.FindingsOmitted = run.out.findings()
+	rep.Status = report.StatusPass
+	if rep.Summary.Errors > 0 {
+		rep.Status = report.StatusFail
+	}
+	rep.DurationMs = time.Since(start).Milliseconds()
+	return rep, nil
+}
+
+// watchedReader remembers the first read error of the source, so that a
+// broken stream is told apart from a bad file.
+type watchedReader struct {
+	r   io.Reader
+	err error
+}
+
+func (w *watchedReader) Read(b []byte) (int, error) {
+	n, err := w.r.Read(b)
+	if err != nil && err != io.EOF && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// urlState is what the run knows of one distinct URL.
+type urlState struct {
+	raw       string
+	fetchable bool
+	// failed is true once any error-severity finding is known for the URL.
+	failed    bool
+	expiresAt time.Time
+	result    probe.Result
+}
+
+// cellRef remembers where a URL sits, to attach fetch results to every row
+// that holds it. Only kept when URLs are fetched.
+type cellRef struct {
+	url               int32
+	row               int32
+	cell, column, sku string
+}
+
+// run is the state of one Run.
+type run struct {
+	p          *Pipeline
+	now        time.Time
+	seed       maphash.Seed
+	index      map[uint64]int32
+	urls       []urlState
+	cells      []cellRef
+	out        *collector
+	rows       int
+	imageCells int
+	mainColumn string
+	missing    []cellRef
+}
+
+func newRun(p *Pipeline, now time.Time) *run {
+	return &run{
+		p:     p,
+		now:   now,
+		seed:  maphash.MakeSeed(),
+		index: make(map[uint64]int32),
+		out:   newCollector(p.cfg.MaxFindings),
+	}
+}
+
+// row takes one data row from the reader.
+func (r *run) row(row feed.Row) error {
+	r.rows++
+	hasMain := false
+	for _, c := range row.Images {
+		r.imageCells++
+		if c.Main {
+			hasMain = true
+			r.mainColumn = c.Column
+		}
+		r.cell(row, c)
+	}
+	if row.NeedsMainImage && !hasMain {
+		r.missing = append(r.missing, cellRef{row: int32(row.Num), sku: row.SKU})
+	}
+	return nil
+}
+
+// cell records one image URL and reports what is wrong with it as written.
+// URLs are told apart by a 64-bit hash so that offline runs over huge files
+// remember a few bytes per distinct URL, not the URL itself.
+func (r *run) cell(row feed.Row, c feed.Cell) {
+	h := maphash.String(r.seed, c.URL)
+	id, seen := r.index[h]
+	st := checkStatic(c.URL, r.now)
+	if !seen {
+		id = int32(len(r.urls))
+		r.index[h] = id
+		u := urlState{fetchable: st.fetchable, expiresAt: st.expiresAt}
+		if r.p.checker != nil {
+			u.raw = c.URL
+		}
+		r.urls = append(r.urls, u)
+	}
+	redacted := ""
+	for _, pr := range st.problems {
+		if redacted == "" {
+			redacted = presign.Redact(c.URL)
+		}
+		f := finding(pr, c.Row, c.Cell, row.SKU, c.Column, redacted)
+		if pr.Code == report.CodePresignedURL && !st.expiresAt.IsZero() {
+			t := st.expiresAt.UTC()
+			f.ExpiresAt = &t
+		}
+		if f.Severity == report.SeverityError {
+			r.urls[id].failed = true
+		}
+		r.out.add(f)
+	}
+	if r.p.checker != nil {
+		r.cells = append(r.cells, cellRef{url: id, row: int32(c.Row), cell: c.Cell, column: c.Column, sku: row.SKU})
+	}
+}
+
+// probe fetches every fetchable URL once and attaches the results to each
+// cell that holds the URL.
+func (r *run) probe(ctx context.Context, deadline time.Time) {
+	ids := make([]int32, 0, len(r.urls))
+	raws := make([]string, 0, len(r.urls))
+	for i, u := range r.urls {
+		if u.fetchable {
+			ids = append(ids, int32(i))
+			raws = append(raws, u.raw)
+		}
+	}
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	r.p.checker.CheckAll(ctx, raws, func(i int, res probe.Result) {
+		r.urls[ids[i]].result = res
+	})
+	for _, c := range r.cells {
+		u := &r.urls[c.url]
+		if !u.fetchable {
+			continue
+		}
+		problems := u.result.Problems
+		if u.result.NotChecked && !u.failed {
+			problems = []probe.Problem{{
+				Code:    report.CodeNotChecked,
+				Message: "the time budget ran out before this URL was checked: check the file again",
+			}}
+		}
+		var redacted string
+		for _, pr := range problems {
+			if redacted == "" {
+				redacted = presign.Redact(u.raw)
+			}
+			r.out.add(finding(pr, int(c.row), c.cell, c.sku, c.column, redacted))
+		}
+	}
+	for i := range r.urls {
+		u := &r.urls[i]
+		if u.fetchable && !u.result.NotChecked && !u.result.OK() {
+			u.failed = true
+		}
+	}
+}
+
+// finish adds the row- and file-level findings.
+func (r *run) finish(info feed.Info) {
+	for _, m := range r.missing {
+		r.out.add(finding(probe.Problem{
+			Code:    report.CodeMissingMainImage,
+			Message: "this listing row has no main image: the marketplace shows it without a picture",
+		}, int(m.row), "", m.sku, r.mainColumn, ""))
+	}
+	if len(info.ImageColumns) == 0 {
+		r.out.add(finding(probe.Problem{
+			Code:    report.CodeNoImageColumns,
+			Message: "the file has no image column (a price and quantity file, say): nothing to check",
+		}, 0, "", "", "", ""))
+	}
+}
+
+// summary counts what the run saw.
+func (r *run) summary(info feed.Info) report.Summary {
+	s := report.Summary{
+		Rows:       r.rows,
+		ImageCells: r.imageCells,
+		UniqueURLs: len(r.urls),
+		Errors:     r.out.errors,
+		Warnings:   r.out.warnings,
+		ByCode:     r.out.byCode,
+	}
+	if r.p.checker == nil {
+		s.NotChecked = len(r.urls)
+		return s
+	}
+	for _, u := range r.urls {
+		switch {
+		case u.failed:
+			s.FailedURLs++
+		case u.fetchable && u.result.NotChecked:
+			s.NotChecked++
+		default:
+			s.OKURLs++
+		}
+	}
+	return s
+}
+
+// finding places a URL problem on a cell.
+func finding(pr probe.Problem, row int, cell, sku, column, url string) report.Finding {
+	return report.Finding{
+		Severity:   pr.Code.Severity(),
+		Code:       pr.Code,
+		Row:        row,
+		Cell:       cell,
+		SKU:        sku,
+		Column:     column,
+		URL:        url,
+		Message:    pr.Message,
+		HTTPStatus: pr.HTTPStatus,
+		Detail:     pr.Detail,
+	}
+}

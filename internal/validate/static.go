@@ -1,0 +1,109 @@
+package validate
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/flatguard/flatguard/internal/presign"
+	"github.com/flatguard/flatguard/internal/probe"
+	"github.com/flatguard/flatguard/internal/report"
+)
+
+// staticResult is what can be said of a URL without fetching it.
+type staticResult struct {
+	problems []probe.Problem
+	// expiresAt is set for a pre-signed URL whose expiry is known.
+	expiresAt time.Time
+	// fetchable is false when the URL cannot be requested at all.
+	fetchable bool
+}
+
+// checkStatic looks at a URL as written: is it a well-formed absolute
+// http(s) URL, is it plain http, is it a temporary or share link. A clean
+// https URL costs no allocation.
+func checkStatic(raw string, now time.Time) staticResult {
+	if msg := invalidReason(raw); msg != "" {
+		return staticResult{problems: []probe.Problem{{Code: report.CodeInvalidURL, Message: msg}}}
+	}
+	res := staticResult{fetchable: true}
+	if len(raw) >= 7 && strings.EqualFold(raw[:7], "http://") {
+		res.problems = append(res.problems, probe.Problem{
+			Code:    report.CodeInsecureURL,
+			Message: "plain http: the marketplace may refuse it; serve the image over https",
+		})
+	}
+	if s, ok := presign.Detect(raw); ok {
+		res.problems = append(res.problems, presignedProblem(s, now))
+		res.expiresAt = s.ExpiresAt
+	}
+	if service, ok := presign.Share(raw); ok {
+		res.problems = append(res.problems, probe.Problem{
+			Code:    report.CodeShareLink,
+			Message: fmt.Sprintf("a %s share page, not the image itself: the marketplace gets a web page; link the image file directly", service),
+			Detail:  map[string]any{"service": service},
+		})
+	}
+	return res
+}
+
+// presignedProblem explains a temporary link.
+func presignedProblem(s presign.Signed, now time.Time) probe.Problem {
+	detail := map[string]any{"scheme": s.Scheme}
+	var msg string
+	switch {
+	case s.ExpiresAt.IsZero():
+		msg = fmt.Sprintf("temporary signed link (%s): the marketplace fetches images later and will be refused; host the image on a permanent public URL", s.Scheme)
+	case s.Expired(now):
+		detail["expired"] = true
+		msg = fmt.Sprintf("temporary signed link (%s) expired at %s: host the image on a permanent public URL", s.Scheme, s.ExpiresAt.UTC().Format(time.RFC3339))
+	default:
+		detail["expired"] = false
+		msg = fmt.Sprintf("temporary signed link (%s) expires at %s, before the marketplace fetches it: host the image on a permanent public URL", s.Scheme, s.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if s.SessionBound {
+		detail["sessionBound"] = true
+	}
+	return probe.Problem{Code: report.CodePresignedURL, Message: msg, Detail: detail}
+}
+
+// invalidReason says why raw is not an absolute http(s) URL the marketplace
+// can fetch, or "" when it is one.
+func invalidReason(raw string) string {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c == 0x7f {
+			return "the URL holds whitespace or a control character: remove it or encode it"
+		}
+	}
+	lower := len(raw) >= 8 && strings.EqualFold(raw[:8], "https://")
+	if !lower && !(len(raw) >= 7 && strings.EqualFold(raw[:7], "http://")) {
+		return "not an absolute http(s) URL"
+	}
+	// Only URLs with escapes, a query or unusual characters need a full
+	// parse; the common plain URL is settled by the scan above.
+	if strings.ContainsAny(raw, "%[]@\\") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "malformed URL: " + parseReason(err)
+		}
+		if u.Host == "" {
+			return "the URL names no host"
+		}
+		return ""
+	}
+	rest := raw[strings.Index(raw, "//")+2:]
+	if rest == "" || rest[0] == '/' || rest[0] == '?' || rest[0] == '#' {
+		return "the URL names no host"
+	}
+	return ""
+}
+
+// parseReason keeps the cause of a url.Parse error without its copy of the
+// URL, which may hold secrets.
+func parseReason(err error) string {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err.Error()
+	}
+	return "cannot parse"
+}
