@@ -1,0 +1,31 @@
+// Package feed reads marketplace flat files: it recognises the container
+// (tab-delimited text or an .xlsx/.xlsm workbook), the text encoding and the
+// layout (an Amazon template, a Listing Loader file ...), then streams the
+// data rows and hands out every image cell with the row number, A1 cell
+// reference, SKU and column name that CONTRACT.md's report uses.
+//
+// Row numbers are the ones a person sees: in a workbook the sheet's own row
+// numbers; in text the record's position, where a quoted cell spanning lines
+// is one row and a blank line is a row of its own. Blank rows advance the
+// numbering but are not data rows: fn is not called for them and Info.Rows
+// does not count them.
+//
+// Text is never read whole: a hand-written splitter walks a bounded buffer,
+// splits only as far as the last column it needs and turns into strings only
+// the image cells, the SKU and the cells a caller asks for with Row.Field.
+// Encodings that keep ASCII bytes as ASCII (UTF-8, Windows-1252) are split as
+// raw bytes and decoded cell by cell.
+//
+// How file problems map to CONTRACT.md's error codes:
+//
+//   - unreadable_file: the reader failed, or the file is empty (there is
+//     nothing to check).
+//   - unsupported_file: the bytes are not a flat file this package knows:
+//     binary data, a legacy .xls workbook, a zip that is no workbook, text or a
+//     workbook without a recognised layout.
+//   - file_too_large: more than Options.MaxFileBytes bytes, or a workbook that
+//     unpacks to more than its unzip cap.
+//   - malformed_file: a recognised layout whose structure is broken: header
+//     rows missing, unified-template settings without row numbers, a quoted
+//     cell never closed, a row longer than Options.MaxRowBytes.
+package feed

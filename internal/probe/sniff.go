@@ -1,0 +1,287 @@
+package probe
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
+)
+
+// The formats the checker recognises (Result.Format).
+const (
+	formatJPEG = "jpeg"
+	formatPNG  = "png"
+	formatGIF  = "gif"
+	formatTIFF = "tiff"
+	formatWebP = "webp"
+	formatBMP  = "bmp"
+	formatAVIF = "avif"
+	formatHEIC = "heic"
+	formatJXL  = "jxl"
+	formatSVG  = "svg"
+)
+
+// sniffHead is how much is read before deciding whether an answer is an
+// image at all; an SVG prolog or a JPEG with small metadata fits in it.
+const sniffHead = 4 << 10
+
+// imageInfo is what the first bytes of an answer tell.
+type imageInfo struct {
+	format        string
+	width, height int
+	animated      bool
+}
+
+// sniff reads from r only what it needs: sniffHead bytes to find the
+// format, then more, doubling up to rangeBytes, while the dimensions need
+// it. It returns what it read. err is a read error that came before the
+// format could be told; a later one only leaves the dimensions unknown.
+func sniff(r io.Reader) (info imageInfo, head []byte, err error) {
+	buf := make([]byte, 0, sniffHead)
+	buf, eof, err := fill(r, buf, sniffHead)
+	info.format = sniffFormat(buf)
+	if info.format == "" {
+		if err != nil {
+			return info, buf, err
+		}
+		return info, buf, nil
+	}
+	for {
+		more := readConfig(&info, buf)
+		if !more || eof || err != nil || len(buf) >= rangeBytes {
+			return info, buf, nil
+		}
+		buf, eof, err = fill(r, buf, min(2*len(buf), rangeBytes))
+	}
+}
+
+// fill reads from r until buf holds n bytes or the body ends.
+func fill(r io.Reader, buf []byte, n int) ([]byte, bool, error) {
+	if cap(buf) < n {
+		grown := make([]byte, len(buf), n)
+		copy(grown, buf)
+		buf = grown
+	}
+	m, err := io.ReadFull(r, buf[len(buf):n])
+	buf = buf[:len(buf)+m]
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return buf, true, nil
+	case err != nil:
+		return buf, false, err
+	}
+	return buf, false, nil
+}
+
+// sniffFormat tells the format from the magic bytes at the start of b.
+func sniffFormat(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xff, 0xd8, 0xff}):
+		return formatJPEG
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return formatPNG
+	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
+		return formatGIF
+	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")),
+		bytes.HasPrefix(b, []byte("II+\x00")), bytes.HasPrefix(b, []byte("MM\x00+")):
+		return formatTIFF
+	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
+		return formatWebP
+	case isBMP(b):
+		return formatBMP
+	case bytes.HasPrefix(b, []byte{0xff, 0x0a}), bytes.HasPrefix(b, []byte("\x00\x00\x00\x0cJXL \r\n\x87\n")):
+		return formatJXL
+	}
+	if f := isoBrand(b); f != "" {
+		return f
+	}
+	if isSVG(b) {
+		return formatSVG
+	}
+	return ""
+}
+
+// isBMP checks "BM" and a known DIB header size, since two letters alone
+// also start plain text.
+func isBMP(b []byte) bool {
+	if len(b) < 18 || b[0] != 'B' || b[1] != 'M' {
+		return false
+	}
+	switch binary.LittleEndian.Uint32(b[14:18]) {
+	case 12, 40, 52, 56, 64, 108, 124:
+		return true
+	}
+	return false
+}
+
+// isoBrand reads the ftyp box of an ISO media file: AVIF or HEIC.
+func isoBrand(b []byte) string {
+	if len(b) < 16 || string(b[4:8]) != "ftyp" {
+		return ""
+	}
+	size := int(binary.BigEndian.Uint32(b[:4]))
+	size = min(size, len(b))
+	found := ""
+	for i := 8; i+4 <= size; i += 4 {
+		if i == 12 {
+			continue // minor version
+		}
+		switch string(b[i : i+4]) {
+		case "avif", "avis":
+			return formatAVIF
+		case "heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1":
+			found = formatHEIC
+		}
+	}
+	return found
+}
+
+// isSVG reports whether the first element of the text in b is <svg>,
+// skipping a BOM, the XML declaration, comments and an SVG doctype. An HTML
+// page with inline SVG icons is not SVG.
+func isSVG(b []byte) bool {
+	s := bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	for {
+		s = bytes.TrimLeft(s, " \t\r\n")
+		var end []byte
+		switch {
+		case bytes.HasPrefix(s, []byte("<?")):
+			end = []byte("?>")
+		case bytes.HasPrefix(s, []byte("<!--")):
+			end = []byte("-->")
+		case hasPrefixFold(s, "<!doctype"):
+			end = []byte(">")
+			if i := bytes.IndexAny(s, "[>"); i >= 0 && s[i] == '[' {
+				end = []byte("]>")
+			}
+			if i := bytes.Index(s, end); i < 0 || !bytes.Contains(bytes.ToLower(s[:i]), []byte("svg")) {
+				return false
+			}
+		default:
+			if !hasPrefixFold(s, "<svg") || len(s) < 5 {
+				return false
+			}
+			c := s[4]
+			return c == ' ' || c == '>' || c == '/' || c == '\t' || c == '\r' || c == '\n'
+		}
+		i := bytes.Index(s, end)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(end):]
+	}
+}
+
+func hasPrefixFold(s []byte, prefix string) bool {
+	return len(s) >= len(prefix) && bytes.EqualFold(s[:len(prefix)], []byte(prefix))
+}
+
+// readConfig fills in the dimensions (and for GIF, animation) from b. It
+// reports whether more bytes could tell more.
+func readConfig(info *imageInfo, b []byte) bool {
+	var decode func(io.Reader) (image.Config, error)
+	switch info.format {
+	case formatJPEG:
+		decode = jpeg.DecodeConfig
+	case formatPNG:
+		decode = png.DecodeConfig
+	case formatGIF:
+		decode = gif.DecodeConfig
+	case formatTIFF:
+		decode = tiff.DecodeConfig
+	case formatWebP:
+		decode = webp.DecodeConfig
+	case formatBMP:
+		decode = bmp.DecodeConfig
+	default:
+		return false
+	}
+	cfg, err := decode(bytes.NewReader(b))
+	if err != nil {
+		return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+	}
+	info.width, info.height = cfg.Width, cfg.Height
+	if info.format != formatGIF {
+		return false
+	}
+	animated, complete := gifAnimated(b)
+	info.animated = animated
+	return !complete
+}
+
+// gifAnimated walks the block structure of a GIF prefix b. It reports
+// whether the file is animated (more than one frame, or a looping
+// application block before the file is known to hold one frame only), and
+// whether b held the whole file. image/gif cannot answer this without
+// decoding every frame of the whole file, hence the walk.
+func gifAnimated(b []byte) (animated, complete bool) {
+	const header = 13
+	if len(b) < header {
+		return false, false
+	}
+	pos := header + colorTableSize(b[10])
+	frames, looping := 0, false
+	for {
+		if pos >= len(b) {
+			return looping, false
+		}
+		switch b[pos] {
+		case 0x21: // extension
+			if pos+2 >= len(b) {
+				return looping, false
+			}
+			if b[pos+1] == 0xff && pos+14 <= len(b) && b[pos+2] == 11 {
+				id := string(b[pos+3 : pos+14])
+				looping = looping || id == "NETSCAPE2.0" || id == "ANIMEXTS1.0"
+			}
+			pos += 2
+		case 0x2c: // image descriptor
+			frames++
+			if frames > 1 {
+				return true, true
+			}
+			if pos+10 >= len(b) {
+				return looping, false
+			}
+			pos += 10 + colorTableSize(b[pos+9]) + 1 // descriptor, table, LZW size
+		case 0x3b: // trailer
+			return frames > 1, true
+		default: // malformed: say no more than is known
+			return looping, true
+		}
+		var ok bool
+		if pos, ok = skipSubBlocks(b, pos); !ok {
+			return looping, false
+		}
+	}
+}
+
+// colorTableSize returns the bytes of the color table a packed field
+// announces.
+func colorTableSize(packed byte) int {
+	if packed&0x80 == 0 {
+		return 0
+	}
+	return 3 << (packed&7 + 1)
+}
+
+// skipSubBlocks skips data sub-blocks up to and including the terminator.
+func skipSubBlocks(b []byte, pos int) (int, bool) {
+	for pos < len(b) {
+		n := int(b[pos])
+		pos++
+		if n == 0 {
+			return pos, true
+		}
+		pos += n
+	}
+	return pos, false
+}
