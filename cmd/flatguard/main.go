@@ -6,6 +6,7 @@
 //
 //	flatguard check [flags] FILE|DIR...
 //	flatguard demo
+//	flatguard invoke EVENT.json
 //
 // Exit status: 0 when every file passes, 1 when any fails, 2 when any file
 // could not be checked or the command line is wrong.
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCheck(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "invoke":
+		return runInvoke(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
@@ -59,6 +62,7 @@ login walls and images that are not images.
 Usage:
   flatguard check [flags] FILE|DIR...   check local files (a folder: every flat file in it)
   flatguard demo                        run the whole Lambda path on this machine
+  flatguard invoke EVENT.json           run the built Lambda under the runtime emulator on an S3 event
 
 Run 'flatguard check -h' for the flags.
 
