@@ -82,6 +82,8 @@ func TestBootstrap_UnderRuntimeEmulator(t *testing.T) {
 		"ALLOW_LOOPBACK=true",
 		"REQUEST_TIMEOUT=5s",
 		"SSL_CERT_FILE="+caFile,
+		// What the template's LoggingConfig {LogFormat: JSON} makes Lambda set.
+		"AWS_LAMBDA_LOG_FORMAT=JSON",
 	)
 	rie, err := devstack.StartRIE(ctx, bootstrap, env)
 	if err != nil {
@@ -148,7 +150,9 @@ func TestBootstrap_UnderRuntimeEmulator(t *testing.T) {
 	if notes[0].Attributes["status"] != "fail" || notes[0].Attributes["key"] != key || notes[0].Attributes["versionId"] != version {
 		t.Errorf("notification attributes = %v; want status fail, key %q, version %q", notes[0].Attributes, key, version)
 	}
-	if !strings.Contains(rie.Logs(), `"msg":"object checked"`) {
-		t.Errorf("function logs lack the closing INFO line:\n%s", rie.Logs())
+	for _, s := range []string{`"level":"INFO","message":"object checked"`, `"requestId":"`, `"failedUrls":4`} {
+		if !strings.Contains(rie.Logs(), s) {
+			t.Errorf("function logs lack %s:\n%s", s, rie.Logs())
+		}
 	}
 }

@@ -155,6 +155,21 @@ type Report struct {
 	// TagSkipped is set when the verdict tag could not be added because the
 	// object already holds the maximum number of tags.
 	TagSkipped bool `json:"tagSkipped,omitempty"`
+	// Passed lists some images that passed every check, for the HTML
+	// report's thumbnails. It is not part of the JSON document.
+	Passed []Thumbnail `json:"-"`
+}
+
+// MaxThumbnails caps Report.Passed.
+const MaxThumbnails = 200
+
+// Thumbnail is one image that passed, where it sits in the file.
+type Thumbnail struct {
+	// URL is redacted; images that passed carry no secrets worth showing.
+	URL  string
+	Row  int
+	Cell string
+	SKU  string
 }
 
 // SortFindings orders findings as CONTRACT.md requires (see Less).

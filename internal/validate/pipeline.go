@@ -151,6 +151,7 @@ func (p *Pipeline) Run(ctx context.Context, in Input) (*report.Report, error) {
 
 	rep.Summary = run.summary(info)
 	rep.Findings, rep.FindingsOmitted = run.out.findings()
+	rep.Passed = run.passed
 	rep.Status = report.StatusPass
 	if rep.Summary.Errors > 0 {
 		rep.Status = report.StatusFail
@@ -182,6 +183,8 @@ type urlState struct {
 	failed    bool
 	expiresAt time.Time
 	result    probe.Result
+	// shown is true once the URL has a thumbnail.
+	shown bool
 }
 
 // cellRef remembers where a URL sits, to attach fetch results to every row
@@ -205,6 +208,7 @@ type run struct {
 	imageCells int
 	mainColumn string
 	missing    []cellRef
+	passed     []report.Thumbnail
 }
 
 func newRun(p *Pipeline, now time.Time) *run {
@@ -314,6 +318,15 @@ func (r *run) probe(ctx context.Context, deadline time.Time) {
 		u := &r.urls[i]
 		if u.fetchable && !u.result.NotChecked && !u.result.OK() {
 			u.failed = true
+		}
+	}
+	for _, c := range r.cells {
+		if len(r.passed) == report.MaxThumbnails {
+			break
+		}
+		if u := r.urls[c.url]; !u.failed && u.fetchable && !u.result.NotChecked && !u.shown {
+			r.urls[c.url].shown = true
+			r.passed = append(r.passed, report.Thumbnail{URL: presign.Redact(u.raw), Row: int(c.row), Cell: c.cell, SKU: c.sku})
 		}
 	}
 }
