@@ -165,10 +165,7 @@ func (h *Handler) object(ctx context.Context, log *slog.Logger, bucket, key, ver
 	if err != nil {
 		return err
 	}
-	state.Notified = messageID
-	if err := h.Store.PutReport(ctx, bucket, reportKey, "application/json", body, state); err != nil {
-		return err
-	}
+	h.markNotified(ctx, log, bucket, reportKey, body, state, messageID)
 	s := rep.Summary
 	log.InfoContext(ctx, "object checked", "status", rep.Status, "format", rep.Format, "encoding", rep.Encoding,
 		"rows", s.Rows, "imageCells", s.ImageCells, "uniqueUrls", s.UniqueURLs, "failedUrls", s.FailedURLs,
@@ -192,12 +189,32 @@ func (h *Handler) resume(ctx context.Context, log *slog.Logger, bucket, reportKe
 	if err != nil {
 		return err
 	}
-	state.Notified = messageID
-	if err := h.Store.PutReport(ctx, bucket, reportKey, "application/json", body, state); err != nil {
-		return err
-	}
+	h.markNotified(ctx, log, bucket, reportKey, body, state, messageID)
 	log.InfoContext(ctx, "stored report published", "status", rep.Status, "reportKey", reportKey, "messageId", messageID)
 	return nil
+}
+
+// markNotified rewrites the report with the SNS message ID in its metadata,
+// so that a duplicate delivery of the event finds it and sends nothing.
+//
+// NOTE: publishing and marking cannot be one atomic step, so notification is
+// at least once, never at most once: a crash after writing the report and
+// before the mark makes Lambda's retry publish (CONTRACT.md: never zero).
+// When the mark itself fails (after the SDK's own retries), the verdict has
+// already gone out, so the failure is logged at WARN and not returned.
+// Returning it would make Lambda retry the event, and every retry, finding a
+// report without the mark, would publish the same verdict again: up to three
+// messages with Lambda's two retries. Left unmarked, only a later duplicate
+// delivery of the same event can repeat the message. Subscribers that must
+// see each verdict once drop repeats by the bucket, key and versionId
+// attributes. A conditional write would not help: the mark is the write
+// that failed.
+func (h *Handler) markNotified(ctx context.Context, log *slog.Logger, bucket, reportKey string, body []byte, state storage.ReportState, messageID string) {
+	state.Notified = messageID
+	if err := h.Store.PutReport(ctx, bucket, reportKey, "application/json", body, state); err != nil {
+		log.WarnContext(ctx, "verdict published but not marked on the report; a duplicate delivery may publish it again",
+			"reportKey", reportKey, "messageId", messageID, "error", err)
+	}
 }
 
 // publish sends the verdict with the attributes pipelines filter on.

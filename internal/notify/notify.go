@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 )
@@ -39,7 +40,16 @@ func New(client *sns.Client, topicARN string) *Publisher {
 	return &Publisher{client: client, topicARN: topicARN}
 }
 
-// Publish sends m and returns the SNS message ID.
+// retryThrottled makes the SDK retry SNS's own throttling error. SNS
+// answers an exceeded Publish rate with ThrottledException (HTTP 429, code
+// "Throttled"), which the SDK's standard retryer knows neither by status
+// nor by code: without this, one throttled publish fails the invocation.
+func retryThrottled(o *sns.Options) {
+	o.Retryer = retry.AddWithErrorCodes(o.Retryer, (&types.ThrottledException{}).ErrorCode())
+}
+
+// Publish sends m and returns the SNS message ID. Throttling is retried by
+// the client's retryer, SNS's ThrottledException included.
 func (p *Publisher) Publish(ctx context.Context, m Message) (string, error) {
 	attrs := make(map[string]types.MessageAttributeValue, len(m.Attributes))
 	for k, v := range m.Attributes {
@@ -52,7 +62,7 @@ func (p *Publisher) Publish(ctx context.Context, m Message) (string, error) {
 		Subject:           aws.String(m.Subject),
 		Message:           aws.String(m.Body),
 		MessageAttributes: attrs,
-	})
+	}, retryThrottled)
 	if err != nil {
 		return "", fmt.Errorf("publish to %s: %w", p.topicARN, err)
 	}

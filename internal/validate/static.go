@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -99,11 +100,24 @@ func invalidReason(raw string) string {
 	return ""
 }
 
-// parseReason keeps the cause of a url.Parse error without its copy of the
-// URL, which may hold secrets.
+// parseReason says why url.Parse refused a URL without quoting the parser's
+// text, which can hold part of the URL: for "https://user:pa/ss@host" it
+// quotes the password as a bad port.
 func parseReason(err error) string {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err.Error()
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return "cannot parse"
+	}
+	msg := ue.Err.Error()
+	switch {
+	case strings.HasPrefix(msg, "invalid URL escape"):
+		return "bad percent escape (write % as %25)"
+	case strings.HasPrefix(msg, "invalid port"):
+		return "invalid port after host (a password holding '/' must be percent-encoded)"
+	case strings.Contains(msg, "invalid character") && strings.Contains(msg, "host name"):
+		return "invalid character in host name"
+	case strings.Contains(msg, "IPv6"):
+		return "malformed IPv6 address"
 	}
 	return "cannot parse"
 }
