@@ -163,13 +163,13 @@ func TestRead_Corpus(t *testing.T) {
 		{
 			name:     "Fptcustom",
 			file:     fptcustomFile,
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingWindows1252, ImageColumns: fptcustomImageColumns, Rows: 5},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingWindows1252, MainColumn: "main_image_url", ImageColumns: fptcustomImageColumns, Rows: 5},
 			wantRows: fptcustomRows,
 		},
 		{
 			name: "ListingLoader",
 			file: listingLoaderFile,
-			wantInfo: Info{Format: FormatAmazonListingLoader, Encoding: EncodingUTF8, Rows: 2, ImageColumns: []string{
+			wantInfo: Info{Format: FormatAmazonListingLoader, Encoding: EncodingUTF8, Rows: 2, MainColumn: "main-offer-image", ImageColumns: []string{
 				"main-offer-image", "offer-image1", "offer-image2", "offer-image3", "offer-image4", "offer-image5",
 			}},
 			wantRows: listingLoaderRows,
@@ -177,13 +177,13 @@ func TestRead_Corpus(t *testing.T) {
 		{
 			name:     "UnifiedText",
 			file:     unifiedTextFile,
-			wantInfo: Info{Format: FormatAmazonUnified, Encoding: EncodingUTF8, ImageColumns: unifiedImageColumns, Rows: 5},
+			wantInfo: Info{Format: FormatAmazonUnified, Encoding: EncodingUTF8, MainColumn: mainProductImage, ImageColumns: unifiedImageColumns, Rows: 5},
 			wantRows: unifiedRows[:5],
 		},
 		{
 			name:     "UnifiedWorkbook",
 			file:     unifiedBookFile,
-			wantInfo: Info{Format: FormatAmazonUnified, Encoding: EncodingUTF8, Sheet: "Template", ImageColumns: unifiedImageColumns, Rows: 36},
+			wantInfo: Info{Format: FormatAmazonUnified, Encoding: EncodingUTF8, Sheet: "Template", MainColumn: mainProductImage, ImageColumns: unifiedImageColumns, Rows: 36},
 			wantRows: unifiedRows,
 		},
 	}

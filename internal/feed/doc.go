@@ -1,8 +1,24 @@
 // Package feed reads marketplace flat files: it recognises the container
-// (tab-delimited text or an .xlsx/.xlsm workbook), the text encoding and the
-// layout (an Amazon template, a Listing Loader file ...), then streams the
-// data rows and hands out every image cell with the row number, A1 cell
-// reference, SKU and column name that CONTRACT.md's report uses.
+// (tab-, comma- or semicolon-delimited text, or an .xlsx/.xlsm workbook), the
+// text encoding and the layout, then streams the data rows and hands out
+// every image cell with the row number, A1 cell reference, SKU and column
+// name that CONTRACT.md's report uses.
+//
+// Layouts: Amazon files are recognised by row 1 (TemplateType=..., or a
+// unified template's settings=...). Other files by a header row among their
+// first rows: Google Merchant Center (image_link), Shopify (Handle and
+// Image Src), eBay (PicURL or Item photo URL), Etsy (IMAGE1), Walmart (a
+// main-image column; the last header row naming its columns wins, as
+// Walmart puts labels above the attribute names), else a generic header
+// with image-named columns over URL-looking values or a SKU column. Cells
+// holding several URLs are split: Google's additional_image_link on commas,
+// eBay's picture column on "|".
+//
+// The delimiter is decided from the first line that holds one. Encodings
+// are detected in CONTRACT.md's order: a byte-order mark, valid UTF-8, then
+// Shift_JIS, GBK/GB18030 or Mac Roman when the bytes give evidence for them
+// (see legacy.go), Windows-1252 last. A forced encoding (Options.Encoding)
+// must hold: a record with bytes invalid in it is malformed_file.
 //
 // Row numbers are the ones a person sees: in a workbook the sheet's own row
 // numbers; in text the record's position, where a quoted cell spanning lines
@@ -27,5 +43,7 @@
 //     unpacks to more than its unzip cap.
 //   - malformed_file: a recognised layout whose structure is broken: header
 //     rows missing, unified-template settings without row numbers, a quoted
-//     cell never closed, a row longer than Options.MaxRowBytes.
+//     cell never closed, a row longer than Options.MaxRowBytes, a row of
+//     more than 16,384 columns (Excel's limit), bytes that are invalid in a
+//     forced encoding.
 package feed

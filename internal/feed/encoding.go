@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -10,6 +11,8 @@ import (
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/transform"
+
+	"github.com/flatguard/flatguard/internal/report"
 )
 
 // CheckEncoding returns an error when name is not an encoding Options.Encoding
@@ -52,6 +55,34 @@ type textDecoder struct {
 	enc     string
 	dec     *encoding.Decoder
 	scratch []byte
+	// forced is set when the caller named the encoding: then every record
+	// must be valid in it.
+	forced bool
+}
+
+// check returns a malformed_file error when the caller named the encoding
+// and rec, record row, holds bytes that are invalid in it.
+func (d *textDecoder) check(rec []byte, row int) error {
+	if !d.forced || isASCII(rec) {
+		return nil
+	}
+	var ok bool
+	switch d.enc {
+	case EncodingUTF8, EncodingUTF8BOM:
+		ok = utf8.Valid(rec)
+	case EncodingShiftJIS:
+		_, ok = scoreShiftJIS(rec)
+	case EncodingGBK:
+		_, ok = scoreGBK(rec)
+	default:
+		// Single-byte code pages give every byte a meaning, and UTF-16 is
+		// decoded before splitting.
+		ok = true
+	}
+	if !ok {
+		return fileError(report.ErrMalformedFile, row, "bytes that are not valid %s: check the encoding setting", d.enc)
+	}
+	return nil
 }
 
 // setEncoding fixes the encoding by name.
@@ -89,8 +120,9 @@ func (d *textDecoder) decode(b []byte) string {
 
 // detect settles the encoding at the first record holding a non-ASCII byte.
 // sample is that record plus what is buffered after it; eof says whether
-// sample runs to the end of the file. Valid UTF-8 wins, Windows-1252 is the
-// last resort.
+// sample runs to the end of the file. CONTRACT.md's order: valid UTF-8 wins,
+// then the legacy code pages that the bytes give evidence for (Shift_JIS,
+// GBK, Mac Roman), Windows-1252 last.
 func (d *textDecoder) detect(rec, sample []byte, eof bool) {
 	if isASCII(rec) {
 		return
@@ -99,7 +131,12 @@ func (d *textDecoder) detect(rec, sample []byte, eof bool) {
 		d.enc = EncodingUTF8
 		return
 	}
-	d.enc, d.dec = EncodingWindows1252, charmap.Windows1252.NewDecoder()
+	if !eof {
+		// A multi-byte sequence may be cut at the end of the buffer.
+		sample = sample[:max(len(rec), len(sample)-4)]
+	}
+	d.enc = guessLegacy(sample)
+	_, d.dec, _ = lookupEncoding(d.enc)
 }
 
 // validUTF8 reports whether b is valid UTF-8; unless eof, a truncated
@@ -119,7 +156,26 @@ func validUTF8(b []byte, eof bool) bool {
 	return false
 }
 
+// appendDecoded appends b, decoded, to dst.
+func (d *textDecoder) appendDecoded(dst, b []byte) []byte {
+	if d.dec == nil || isASCII(b) {
+		return append(dst, b...)
+	}
+	out, _, err := transform.Append(d.dec, dst, b)
+	if err != nil {
+		return append(dst, b...)
+	}
+	return out
+}
+
+// isASCII reports whether b holds only ASCII bytes, eight at a time.
 func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c >= utf8.RuneSelf {
 			return false

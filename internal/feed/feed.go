@@ -61,7 +61,9 @@ type Options struct {
 	Name string
 	// Encoding forces a text encoding, named as in CONTRACT.md (utf-8,
 	// windows-1252 ...). "" detects it: a byte-order mark, else valid UTF-8,
-	// else Windows-1252. Workbooks ignore it.
+	// else Shift_JIS, GBK or Mac Roman on evidence, else Windows-1252. A
+	// record holding bytes invalid in a forced encoding is malformed_file.
+	// Workbooks ignore it.
 	Encoding string
 	// MaxFileBytes caps the file size; a larger file is a FileError with code
 	// file_too_large. 0 means DefaultMaxFileBytes. A workbook may unpack to
@@ -115,6 +117,10 @@ type Row struct {
 	// Images are the non-empty image cells, in column order. The slice is
 	// reused after fn returns; the Cells in it may be kept.
 	Images []Cell
+	// MainCell is the A1 reference of the main image column on this row,
+	// "" when the format has no main image column. It lets a
+	// missing_main_image finding point at the empty cell.
+	MainCell string
 	// NeedsMainImage is true for a listing row that must carry a main image
 	// (CONTRACT.md's missing_main_image rule): an Amazon template or unified
 	// row with an SKU that is not a parent, a deletion or a partial update.
@@ -146,6 +152,9 @@ type Info struct {
 	Encoding string
 	// Sheet is the workbook sheet read, "" for text.
 	Sheet string
+	// MainColumn is the name of the main image column (main_image_url,
+	// image_link ...), "" when the file has none.
+	MainColumn string
 	// ImageColumns names the image columns found, in column order. Empty
 	// means the file has none (no_image_columns).
 	ImageColumns []string

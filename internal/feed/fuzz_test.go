@@ -14,13 +14,25 @@ import (
 // *FileError (fn never fails here), and that rows come in increasing order
 // with cell references on their own row.
 func FuzzRead(f *testing.F) {
-	for _, name := range []string{fptcustomFile, listingLoaderFile} {
-		data, err := os.ReadFile(filepath.Join("testdata", name))
+	// Every text file under testdata is a seed; the workbook is too large
+	// to mutate usefully.
+	names, err := filepath.Glob(filepath.Join("testdata", "*"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range names {
+		if strings.HasSuffix(name, ".xlsm") {
+			continue
+		}
+		data, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(data)
 	}
+	f.Add([]byte("id,image_link,additional_image_link\nA,\"https://x.example/a.jpg\",\"https://x.example/b.jpg,https://x.example/c.jpg\"\n"))
+	f.Add([]byte("Version=1\nsku,mainImageUrl\nW,https://x.example/w.jpg\n"))
+	f.Add([]byte("sku;Photo\nS;\x93\xfa\x96\x7b https://x.example/p.jpg\n"))
 	f.Add([]byte(fptHeader + "T\t\"A\n\"\"1\"\"\"\thttps://x.example/a.jpg\n\n"))
 	f.Add([]byte("settings=attributeRow=2&dataRow=3\nmain_product_image_locator#1.media_location\nhttps://x.example/a.jpg\n"))
 	f.Add([]byte(utf16LE("\uFEFF" + fptHeader + "T\tA\thttps://x.example/a.jpg\n")))

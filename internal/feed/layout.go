@@ -18,12 +18,18 @@ type layout struct {
 	// names are the column names of attrRow, by column index.
 	names  []string
 	images []imageColumn
-	// sku, parent and action are column indexes, -1 when absent.
-	sku, parent, action int
+	// sku, parent and action are column indexes, -1 when absent. skuAlt
+	// is the SKU column used when sku is empty on a row (Shopify's Handle).
+	sku, skuAlt, parent, action int
+	// main is the column index of the main image column, -1 when none.
+	main int
 	// mainRule says whether the format has the missing_main_image rule.
 	mainRule bool
 	// lastCol is the highest column index read for a data row.
 	lastCol int
+	// buf and spans are fill's scratch space.
+	buf   []byte
+	spans []cellSpan
 }
 
 // imageColumn is a column holding image URLs.
@@ -131,18 +137,25 @@ func unifiedLayout(row1 []string) (*layout, error) {
 func (l *layout) setColumns(names []string) {
 	l.names = names
 	l.images = l.images[:0]
-	l.sku, l.parent, l.action = -1, -1, -1
+	l.sku, l.skuAlt, l.parent, l.action, l.main = -1, -1, -1, -1, -1
 	for i, name := range names {
 		if name == "" {
 			continue
 		}
-		if main, ok := l.imageName(name); ok {
-			l.images = append(l.images, imageColumn{col: i, name: name, main: main})
+		if main, sep, ok := l.imageName(name); ok {
+			l.images = append(l.images, imageColumn{col: i, name: name, main: main, sep: sep})
+			if main && l.main < 0 {
+				l.main = i
+			}
 		}
 		switch l.role(name) {
 		case roleSKU:
 			if l.sku < 0 {
 				l.sku = i
+			}
+		case roleSKUAlt:
+			if l.skuAlt < 0 {
+				l.skuAlt = i
 			}
 		case roleParent:
 			if l.parent < 0 {
@@ -156,17 +169,12 @@ func (l *layout) setColumns(names []string) {
 	}
 	if l.sku < 0 && l.format != FormatAmazonUnified {
 		// Old templates name the SKU column item_sku, Listing Loaders and
-		// some others sku.
-		for i, name := range names {
-			if normName(name) == "sku" {
-				l.sku = i
-				break
-			}
-		}
+		// some others sku; the generic fallback takes any name holding sku.
+		l.sku = skuColumn(names, l.format == FormatGeneric)
 	}
 
 	l.lastCol = -1
-	for _, c := range []int{l.sku, l.parent, l.action} {
+	for _, c := range []int{l.sku, l.skuAlt, l.parent, l.action} {
 		l.lastCol = max(l.lastCol, c)
 	}
 	for _, ic := range l.images {
@@ -174,25 +182,78 @@ func (l *layout) setColumns(names []string) {
 	}
 }
 
-// imageName tells whether a column name is one of the format's image columns
-// and whether it is the main one.
-func (l *layout) imageName(name string) (main, ok bool) {
+// skuColumn returns the index of the column named sku, or with loose set of
+// the first column whose name holds "sku"; -1 when there is none.
+func skuColumn(names []string, loose bool) int {
+	for i, name := range names {
+		if normName(name) == "sku" {
+			return i
+		}
+	}
+	if loose {
+		for i, name := range names {
+			if strings.Contains(normName(name), "sku") {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// imageName tells whether a column name is one of the format's image
+// columns, whether it is the main one, and the separator of a cell holding
+// several URLs (0 for one URL per cell).
+func (l *layout) imageName(name string) (main bool, sep byte, ok bool) {
+	n := normName(name)
 	switch l.format {
 	case FormatAmazonUnified:
-		return unifiedImage(name)
+		main, ok = unifiedImage(name)
+		return main, 0, ok
 	case FormatAmazonListingLoader:
-		n := normName(name)
 		if n == "mainofferimage" {
-			return true, true
+			return true, 0, true
 		}
-		return false, numbered(n, "offerimage", 1, 5)
-	default:
-		n := normName(name)
+		return false, 0, numbered(n, "offerimage", 1, 5)
+	case FormatGoogleMerchant:
+		switch n {
+		case "imagelink":
+			return true, 0, true
+		case "additionalimagelink":
+			// Merchant Center takes several URLs in one cell, split on
+			// commas; a comma inside a URL must be written %2C.
+			return false, ',', true
+		}
+		return false, 0, false
+	case FormatShopify:
+		return n == "imagesrc", 0, n == "imagesrc" || n == "variantimage"
+	case FormatEbay:
+		ok = n == "picurl" || n == "itemphotourl"
+		return ok, '|', ok
+	case FormatEtsy:
+		return n == "image1", 0, numbered(n, "image", 1, 10)
+	case FormatWalmart:
 		if n == "mainimageurl" {
-			return true, true
+			return true, 0, true
 		}
-		return false, n == "swatchimageurl" || numbered(n, "otherimageurl", 1, 8)
+		return false, 0, n == "productsecondaryimageurl" || strings.HasPrefix(n, "additionalimageurl")
+	case FormatGeneric:
+		return strings.Contains(n, "main"), 0, genericImage(n)
+	default:
+		if n == "mainimageurl" {
+			return true, 0, true
+		}
+		return false, 0, n == "swatchimageurl" || numbered(n, "otherimageurl", 1, 8)
 	}
+}
+
+// genericImage reports whether a normalised header name names an image.
+func genericImage(n string) bool {
+	for _, w := range []string{"image", "img", "picture", "photo"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // unifiedImage matches a unified template attribute name such as
@@ -231,6 +292,7 @@ type role int
 const (
 	roleNone role = iota
 	roleSKU
+	roleSKUAlt
 	roleParent
 	roleAction
 )
@@ -249,7 +311,32 @@ func (l *layout) role(name string) role {
 		}
 		return roleNone
 	}
-	switch normName(name) {
+	n := normName(name)
+	switch l.format {
+	case FormatGoogleMerchant:
+		if n == "id" {
+			return roleSKU
+		}
+		return roleNone
+	case FormatShopify:
+		switch n {
+		case "variantsku":
+			return roleSKU
+		case "handle":
+			return roleSKUAlt
+		}
+		return roleNone
+	case FormatEbay:
+		// "CustomLabel" in File Exchange, "Custom label (SKU)" in the
+		// newer category templates.
+		if strings.HasPrefix(n, "customlabel") {
+			return roleSKU
+		}
+		return roleNone
+	case FormatEtsy, FormatWalmart, FormatGeneric:
+		return roleNone
+	}
+	switch n {
 	case "itemsku":
 		return roleSKU
 	case "parentchild":
@@ -279,8 +366,9 @@ func (l *layout) needsMain(src source, sku string) bool {
 	return true
 }
 
-// normName lowercases a column name and drops "_", "-" and spaces, so that
-// main_image_url and MainImageUrl compare equal.
+// normName lowercases a column name and drops "_", "-", "*" and spaces, so
+// that main_image_url, MainImageUrl and Walmart's "Main Image URL*" compare
+// equal.
 func normName(s string) string {
 	return normBytes([]byte(s))
 }
@@ -289,7 +377,7 @@ func normBytes(b []byte) string {
 	out := make([]byte, 0, len(b))
 	for _, c := range b {
 		switch {
-		case c == '_' || c == '-' || c == ' ' || c == '\t':
+		case c == '_' || c == '-' || c == ' ' || c == '\t' || c == '*':
 		case 'A' <= c && c <= 'Z':
 			out = append(out, c+'a'-'A')
 		default:
@@ -346,6 +434,12 @@ func isSpace(c byte) bool {
 
 // cellRef returns the A1 reference of a 0-based column index and a row.
 func cellRef(col, row int) string {
+	return string(appendCellRef(nil, col, row))
+}
+
+// appendCellRef appends the A1 reference of a 0-based column index and a
+// row to dst.
+func appendCellRef(dst []byte, col, row int) []byte {
 	var buf [24]byte
 	i := len(buf)
 	for n := row; ; n /= 10 {
@@ -359,7 +453,7 @@ func cellRef(col, row int) string {
 		i--
 		buf[i] = byte('A' + (n-1)%26)
 	}
-	return string(buf[i:])
+	return append(dst, buf[i:]...)
 }
 
 // describe names a layout for error messages.

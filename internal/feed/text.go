@@ -17,6 +17,11 @@ import (
 // when a row does not fit.
 const initialBuf = 256 << 10
 
+// maxColumns is the most columns a row may have: Excel's own limit (XFD).
+// A longer row is malformed_file, so a file of millions of columns costs
+// bounded memory.
+const maxColumns = 16384
+
 // readText reads a delimited text file. head is the start of the file.
 func readText(ctx context.Context, br *bufio.Reader, head []byte, opts Options, fn func(Row) error) (Info, error) {
 	info := Info{Format: FormatUnknown}
@@ -26,12 +31,12 @@ func readText(ctx context.Context, br *bufio.Reader, head []byte, opts Options, 
 	}
 	info.Encoding = t.enc
 
-	l, err := readHeader(t)
+	src, l, err := readHeader(t)
 	info.Encoding = t.encoding()
 	if err != nil {
 		return info, err
 	}
-	err = readBody(ctx, t, l, &info, fn)
+	err = readBody(ctx, src, l, &info, fn)
 	info.Encoding = t.encoding()
 	return info, err
 }
@@ -53,6 +58,7 @@ func newTextSource(br *bufio.Reader, head []byte, opts Options) (*textSource, er
 		if err := t.setEncoding(opts.Encoding); err != nil {
 			return nil, err
 		}
+		t.forced = true
 	case bom:
 		t.enc = EncodingUTF8BOM
 	case bytes.HasPrefix(head, utf16LEBOM):
@@ -87,7 +93,53 @@ func newTextSource(br *bufio.Reader, head []byte, opts Options) (*textSource, er
 	if bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0 {
 		t.eol = '\r'
 	}
+	t.delim = sniffDelim(head, t.eol)
 	return t, nil
+}
+
+// sniffDelim decides the cell delimiter from the first line of head that
+// holds one: the most frequent of tab, comma and semicolon outside quotes,
+// tab on a tie (Amazon's own exports), tab when no line holds any.
+func sniffDelim(head []byte, eol byte) byte {
+	for range 10 {
+		var tabs, commas, semis int
+		quoted := false
+		i := 0
+		for ; i < len(head); i++ {
+			c := head[i]
+			if c == '"' {
+				quoted = !quoted
+				continue
+			}
+			if quoted {
+				continue
+			}
+			if c == eol {
+				break
+			}
+			switch c {
+			case '\t':
+				tabs++
+			case ',':
+				commas++
+			case ';':
+				semis++
+			}
+		}
+		switch {
+		case tabs > 0 && tabs >= commas && tabs >= semis:
+			return '\t'
+		case commas > 0 && commas >= semis:
+			return ','
+		case semis > 0:
+			return ';'
+		}
+		if i >= len(head) {
+			break
+		}
+		head = head[i+1:]
+	}
+	return '\t'
 }
 
 var (
@@ -168,8 +220,13 @@ func (t *textSource) next() (bool, error) {
 		}
 		t.row++
 		t.line, t.rest, t.quoted = line, 0, false
+		if len(line) > maxColumns && bytes.Count(line, []byte{t.delim}) >= maxColumns {
+			return false, fileError(report.ErrMalformedFile, t.row, "row has more than %d columns", maxColumns)
+		}
 		if t.enc == "" {
 			t.detect(line, data, t.eof)
+		} else if err := t.check(line, t.row); err != nil {
+			return false, err
 		}
 		return true, nil
 	}
@@ -193,8 +250,13 @@ func (t *textSource) nextQuoted() (bool, error) {
 		t.start += n
 		t.row++
 		t.line, t.rest, t.quoted = nil, -1, true
+		if len(t.fields) > maxColumns {
+			return false, fileError(report.ErrMalformedFile, t.row, "row has more than %d columns", maxColumns)
+		}
 		if t.enc == "" {
 			t.detect(data[:n], data, t.eof)
+		} else if err := t.check(data[:n], t.row); err != nil {
+			return false, err
 		}
 		return true, nil
 	}
@@ -346,6 +408,8 @@ func (t *textSource) cell(i int) []byte {
 func (t *textSource) bytes(i int) []byte { return t.cell(i) }
 
 func (t *textSource) str(i int) string { return t.decode(t.cell(i)) }
+
+func (t *textSource) appendText(dst []byte, i int) []byte { return t.appendDecoded(dst, t.cell(i)) }
 
 func (t *textSource) strs() []string {
 	t.cell(int(^uint(0) >> 1))

@@ -37,7 +37,7 @@ func TestRead_Text(t *testing.T) {
 		{
 			name:     "LF",
 			in:       fptHeader + "T\tA-1\thttps://x.example/a.jpg\thttps://x.example/b.jpg\tChild\tUpdate\n",
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, ImageColumns: smallColumns, Rows: 1},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 1},
 			wantRows: []rowResult{{Num: 4, SKU: "A-1", Needs: true, Cells: []Cell{
 				img(4, "C4", "main_image_url", true, "https://x.example/a.jpg"),
 				img(4, "D4", "other_image_url1", false, "https://x.example/b.jpg"),
@@ -46,7 +46,7 @@ func TestRead_Text(t *testing.T) {
 		{
 			name:     "CRLFNoFinalNewline",
 			in:       strings.ReplaceAll(fptHeader, "\n", "\r\n") + "T\tA-1\thttps://x.example/a.jpg\r\nT\tA-2\t\thttps://x.example/c.jpg",
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, ImageColumns: smallColumns, Rows: 2},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 2},
 			wantRows: []rowResult{
 				{Num: 4, SKU: "A-1", Needs: true, Cells: []Cell{img(4, "C4", "main_image_url", true, "https://x.example/a.jpg")}},
 				{Num: 5, SKU: "A-2", Needs: true, Cells: []Cell{img(5, "D5", "other_image_url1", false, "https://x.example/c.jpg")}},
@@ -55,7 +55,7 @@ func TestRead_Text(t *testing.T) {
 		{
 			name:     "CROnly",
 			in:       strings.ReplaceAll(fptHeader, "\n", "\r") + "T\tA-1\thttps://x.example/a.jpg\r",
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, ImageColumns: smallColumns, Rows: 1},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 1},
 			wantRows: []rowResult{{Num: 4, SKU: "A-1", Needs: true, Cells: []Cell{img(4, "C4", "main_image_url", true, "https://x.example/a.jpg")}}},
 		},
 		{
@@ -63,7 +63,7 @@ func TestRead_Text(t *testing.T) {
 			in: fptHeader +
 				"T\tA-1\t\"https://x.example/a.jpg\"\t\t\t\t\"line one\r\nline \"\"two\"\"\tand a tab\"\r\n" +
 				"T\t\"A-\"\"2\"\"\"\thttps://x.example/b.jpg\n",
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, ImageColumns: smallColumns, Rows: 2},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 2},
 			wantRows: []rowResult{
 				{Num: 4, SKU: "A-1", Needs: true, Cells: []Cell{img(4, "C4", "main_image_url", true, "https://x.example/a.jpg")}},
 				{Num: 5, SKU: `A-"2"`, Needs: true, Cells: []Cell{img(5, "C5", "main_image_url", true, "https://x.example/b.jpg")}},
@@ -72,7 +72,7 @@ func TestRead_Text(t *testing.T) {
 		{
 			name:     "BlankLinesCount",
 			in:       fptHeader + "\nT\tA-1\thttps://x.example/a.jpg\n\n\t\t \t\nT\tA-2\n",
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, ImageColumns: smallColumns, Rows: 2},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 2},
 			wantRows: []rowResult{
 				{Num: 5, SKU: "A-1", Needs: true, Cells: []Cell{img(5, "C5", "main_image_url", true, "https://x.example/a.jpg")}},
 				{Num: 8, SKU: "A-2", Needs: true},
@@ -81,7 +81,7 @@ func TestRead_Text(t *testing.T) {
 		{
 			name:     "RaggedAndPadded",
 			in:       fptHeader + "T\n\t  A-1 \t  https://x.example/a b.jpg\t \t\t\t\t\textra\textra\n",
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, ImageColumns: smallColumns, Rows: 2},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 2},
 			wantRows: []rowResult{
 				{Num: 4},
 				{Num: 5, SKU: "A-1", Needs: true, Cells: []Cell{img(5, "C5", "main_image_url", true, "https://x.example/a b.jpg")}},
@@ -95,7 +95,7 @@ func TestRead_Text(t *testing.T) {
 				"T\tU\t\t\tChild\tPartialUpdate\n" +
 				"T\t\t\t\tChild\tUpdate\n" +
 				"T\tC\t\t\t\t\n",
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, ImageColumns: smallColumns, Rows: 5},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 5},
 			wantRows: []rowResult{
 				{Num: 4, SKU: "P"}, {Num: 5, SKU: "D"}, {Num: 6, SKU: "U"}, {Num: 7}, {Num: 8, SKU: "C", Needs: true},
 			},
@@ -106,7 +106,7 @@ func TestRead_Text(t *testing.T) {
 				"SKU\tMain\tOther 1\tOther 8\tSwatch\n" +
 				"sku\tMainImageUrl\tOtherImageUrl1\tOtherImageUrl8\tSwatchImageUrl\n" +
 				"C-1\thttps://x.example/m.jpg\thttps://x.example/o1.jpg\thttps://x.example/o8.jpg\thttps://x.example/s.jpg\n",
-			wantInfo: Info{Format: FormatAmazonTemplate, Encoding: EncodingUTF8, Rows: 1, ImageColumns: []string{
+			wantInfo: Info{Format: FormatAmazonTemplate, Encoding: EncodingUTF8, Rows: 1, MainColumn: "MainImageUrl", ImageColumns: []string{
 				"MainImageUrl", "OtherImageUrl1", "OtherImageUrl8", "SwatchImageUrl",
 			}},
 			wantRows: []rowResult{{Num: 4, SKU: "C-1", Needs: true, Cells: []Cell{
@@ -119,7 +119,7 @@ func TestRead_Text(t *testing.T) {
 		{
 			name:     "HeaderOnly",
 			in:       fptHeader,
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, ImageColumns: smallColumns},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, MainColumn: "main_image_url", ImageColumns: smallColumns},
 		},
 		{
 			name:     "NoImageColumns",
@@ -130,32 +130,32 @@ func TestRead_Text(t *testing.T) {
 		{
 			name:     "UTF8BOM",
 			in:       "\xEF\xBB\xBF" + fptHeader + "T\tÄ-1\thttps://x.example/ä.jpg\n",
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8BOM, ImageColumns: smallColumns, Rows: 1},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8BOM, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 1},
 			wantRows: []rowResult{{Num: 4, SKU: "Ä-1", Needs: true, Cells: []Cell{img(4, "C4", "main_image_url", true, "https://x.example/ä.jpg")}}},
 		},
 		{
 			name:     "UTF8",
 			in:       fptHeader + "T\tÄ-1\n",
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, ImageColumns: smallColumns, Rows: 1},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 1},
 			wantRows: []rowResult{{Num: 4, SKU: "Ä-1", Needs: true}},
 		},
 		{
 			name:     "Windows1252",
 			in:       fptHeader + "T\tA\x96\x80\xE9\n",
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingWindows1252, ImageColumns: smallColumns, Rows: 1},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingWindows1252, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 1},
 			wantRows: []rowResult{{Num: 4, SKU: "A–€é", Needs: true}},
 		},
 		{
 			name:     "ForcedEncoding",
 			in:       fptHeader + "T\tA\xC3\xA9\n",
 			opts:     Options{Encoding: "windows-1252"},
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingWindows1252, ImageColumns: smallColumns, Rows: 1},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingWindows1252, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 1},
 			wantRows: []rowResult{{Num: 4, SKU: "AÃ©", Needs: true}},
 		},
 		{
 			name:     "UTF16LE",
 			in:       utf16LE("\uFEFF" + fptHeader + "T\tÄ-1\thttps://x.example/a.jpg\r\n"),
-			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF16LE, ImageColumns: smallColumns, Rows: 1},
+			wantInfo: Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF16LE, MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 1},
 			wantRows: []rowResult{{Num: 4, SKU: "Ä-1", Needs: true, Cells: []Cell{img(4, "C4", "main_image_url", true, "https://x.example/a.jpg")}}},
 		},
 		{
@@ -169,7 +169,7 @@ func TestRead_Text(t *testing.T) {
 				"S-3\tEdit (Partial Update)\n" +
 				"S-4\tDelete\n" +
 				"S-5\n",
-			wantInfo: Info{Format: FormatAmazonUnified, Encoding: EncodingUTF8, Rows: 5, ImageColumns: []string{
+			wantInfo: Info{Format: FormatAmazonUnified, Encoding: EncodingUTF8, Rows: 5, MainColumn: "main_product_image_locator[marketplace_id=A]#1.media_location", ImageColumns: []string{
 				"main_product_image_locator[marketplace_id=A]#1.media_location",
 				"other_product_image_locator_1[marketplace_id=A]#1.media_location",
 			}},

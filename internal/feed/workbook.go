@@ -45,12 +45,12 @@ func readWorkbook(ctx context.Context, r io.Reader, br *bufio.Reader, opts Optio
 	}
 	defer f.Close()
 
-	src, l, err := pickSheet(f)
+	sheet, src, l, err := pickSheet(f)
 	if err != nil {
 		return info, err
 	}
-	defer src.rows.Close()
-	info.Sheet = src.sheet
+	defer sheet.rows.Close()
+	info.Sheet = sheet.sheet
 	err = readBody(ctx, src, l, &info, fn)
 	return info, err
 }
@@ -117,7 +117,7 @@ func checkZip(path string, unzipCap int64) error {
 // pickSheet finds the upload sheet as a person would: a sheet named like
 // Amazon's template sheet first, then the others in workbook order; the first
 // whose rows match a known layout wins.
-func pickSheet(f *excelize.File) (*sheetSource, *layout, error) {
+func pickSheet(f *excelize.File) (*sheetSource, source, *layout, error) {
 	sheets := f.GetSheetList()
 	var order []string
 	for _, name := range templateSheets {
@@ -137,12 +137,12 @@ func pickSheet(f *excelize.File) (*sheetSource, *layout, error) {
 	for _, sheet := range order {
 		rows, err := f.Rows(sheet)
 		if err != nil {
-			return nil, nil, &FileError{Code: report.ErrMalformedFile, Err: err}
+			return nil, nil, nil, &FileError{Code: report.ErrMalformedFile, Err: err}
 		}
-		src := &sheetSource{rows: rows, sheet: sheet}
-		l, err := readHeader(src)
+		sh := &sheetSource{rows: rows, sheet: sheet}
+		src, l, err := readHeader(sh)
 		if err == nil {
-			return src, l, nil
+			return sh, src, l, nil
 		}
 		rows.Close()
 		var fe *FileError
@@ -154,9 +154,9 @@ func pickSheet(f *excelize.File) (*sheetSource, *layout, error) {
 		}
 	}
 	if firstErr != nil {
-		return nil, nil, firstErr
+		return nil, nil, nil, firstErr
 	}
-	return nil, nil, fileError(report.ErrUnsupportedFile, 0, "no sheet of the workbook matches a known flat-file layout (sheets: %s)", strings.Join(sheets, ", "))
+	return nil, nil, nil, fileError(report.ErrUnsupportedFile, 0, "no sheet of the workbook matches a known flat-file layout (sheets: %s)", strings.Join(sheets, ", "))
 }
 
 func contains(list []string, s string) bool {
@@ -210,6 +210,8 @@ func (s *sheetSource) str(i int) string {
 }
 
 func (s *sheetSource) strs() []string { return s.cells }
+
+func (s *sheetSource) appendText(dst []byte, i int) []byte { return append(dst, s.str(i)...) }
 
 func (s *sheetSource) blank() bool {
 	for _, c := range s.cells {

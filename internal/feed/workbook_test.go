@@ -65,7 +65,7 @@ var localisedRows = []rowResult{
 
 func TestRead_Workbook(t *testing.T) {
 	book := localisedBook(t)
-	wantInfo := Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, Sheet: "Vorlage", ImageColumns: smallColumns, Rows: 2}
+	wantInfo := Info{Format: FormatAmazonFptcustom, Encoding: EncodingUTF8, Sheet: "Vorlage", MainColumn: "main_image_url", ImageColumns: smallColumns, Rows: 2}
 
 	t.Run("Spooled", func(t *testing.T) {
 		dir := t.TempDir()

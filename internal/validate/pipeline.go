@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/flatguard/flatguard/internal/feed"
@@ -124,6 +126,7 @@ func (p *Pipeline) Run(ctx context.Context, in Input) (*report.Report, error) {
 		MaxFileBytes: p.cfg.MaxFileBytes,
 		TempDir:      p.tempDir,
 	}, run.row)
+	run.wait()
 	if body.err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSourceRead, body.err)
 	}
@@ -175,16 +178,18 @@ func (w *watchedReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// urlState is what the run knows of one distinct URL.
+// urlState is what the run knows of one distinct URL. Only kept when URLs
+// are fetched: an offline run remembers a hash per URL and nothing else.
 type urlState struct {
 	raw       string
 	fetchable bool
 	// failed is true once any error-severity finding is known for the URL.
-	failed    bool
-	expiresAt time.Time
-	result    probe.Result
+	failed bool
 	// shown is true once the URL has a thumbnail.
 	shown bool
+	// clean is true when the URL as written has no static problem.
+	clean  bool
+	result probe.Result
 }
 
 // cellRef remembers where a URL sits, to attach fetch results to every row
@@ -195,85 +200,297 @@ type cellRef struct {
 	cell, column, sku string
 }
 
+// missingMain is a row that lacks its main image.
+type missingMain struct {
+	row       int
+	cell, sku string
+}
+
 // run is the state of one Run.
 type run struct {
-	p          *Pipeline
-	now        time.Time
-	seed       maphash.Seed
+	p    *Pipeline
+	now  time.Time
+	seed maphash.Seed
+	// index, urls and cells are kept when URLs are fetched; only the single
+	// worker of such a run touches them.
 	index      map[uint64]int32
 	urls       []urlState
 	cells      []cellRef
-	out        *collector
 	rows       int
 	imageCells int
-	mainColumn string
-	missing    []cellRef
+	missing    []missingMain
 	passed     []report.Thumbnail
+
+	// mu guards out while workers run.
+	mu  sync.Mutex
+	out *collector
+
+	// The checks of the cells run on worker goroutines while the reader
+	// splits the next rows. A cell goes to the shard its URL hash picks, so
+	// each shard's set of hashes has one owner.
+	shards []*shard
+	wg     sync.WaitGroup
 }
+
+// shard is one worker: its queue and, offline, the hashes of its URLs.
+type shard struct {
+	jobs, free chan []cellJob
+	batch      []cellJob
+	seen       hashSet
+	// sink keeps the sum touch returns.
+	sink uint64
+}
+
+// cellJob is one image cell waiting for its checks.
+type cellJob struct {
+	hash uint64
+	sku  string
+	cell feed.Cell
+}
+
+const (
+	// batchCells is how many cells go to a worker at once.
+	batchCells = 1024
+	// shardBuffers is how many batches each shard cycles through.
+	shardBuffers = 3
+)
 
 func newRun(p *Pipeline, now time.Time) *run {
-	return &run{
-		p:     p,
-		now:   now,
-		seed:  maphash.MakeSeed(),
-		index: make(map[uint64]int32),
-		out:   newCollector(p.cfg.MaxFindings),
+	r := &run{
+		p:    p,
+		now:  now,
+		seed: maphash.MakeSeed(),
+		out:  newCollector(p.cfg.MaxFindings),
 	}
+	if p.checker != nil {
+		r.index = make(map[uint64]int32)
+	}
+	return r
 }
 
-// row takes one data row from the reader.
+// row takes one data row from the reader and queues its image cells for
+// the workers.
 func (r *run) row(row feed.Row) error {
 	r.rows++
 	hasMain := false
 	for _, c := range row.Images {
 		r.imageCells++
-		if c.Main {
-			hasMain = true
-			r.mainColumn = c.Column
+		hasMain = hasMain || c.Main
+		if r.shards == nil {
+			r.start()
 		}
-		r.cell(row, c)
+		h := maphash.String(r.seed, c.URL)
+		sh := r.shards[h%uint64(len(r.shards))]
+		sh.batch = append(sh.batch, cellJob{hash: h, sku: row.SKU, cell: c})
+		if len(sh.batch) == batchCells {
+			sh.jobs <- sh.batch
+			sh.batch = <-sh.free
+		}
 	}
 	if row.NeedsMainImage && !hasMain {
-		r.missing = append(r.missing, cellRef{row: int32(row.Num), sku: row.SKU})
+		r.missing = append(r.missing, missingMain{row: row.Num, cell: row.MainCell, sku: row.SKU})
 	}
 	return nil
 }
 
-// cell records one image URL and reports what is wrong with it as written.
-// URLs are told apart by a 64-bit hash so that offline runs over huge files
-// remember a few bytes per distinct URL, not the URL itself.
-func (r *run) cell(row feed.Row, c feed.Cell) {
-	h := maphash.String(r.seed, c.URL)
-	id, seen := r.index[h]
-	st := checkStatic(c.URL, r.now)
-	if !seen {
-		id = int32(len(r.urls))
-		r.index[h] = id
-		u := urlState{fetchable: st.fetchable, expiresAt: st.expiresAt}
-		if r.p.checker != nil {
-			u.raw = c.URL
+// start starts the workers: one when URLs are fetched (their state is one
+// table), else one per processor.
+func (r *run) start() {
+	n := 1
+	if r.index == nil {
+		n = max(2, runtime.GOMAXPROCS(0))
+	}
+	r.shards = make([]*shard, n)
+	for i := range r.shards {
+		sh := &shard{
+			jobs:  make(chan []cellJob, shardBuffers),
+			free:  make(chan []cellJob, shardBuffers),
+			batch: make([]cellJob, 0, batchCells),
 		}
-		r.urls = append(r.urls, u)
+		for range shardBuffers - 1 {
+			sh.free <- make([]cellJob, 0, batchCells)
+		}
+		r.shards[i] = sh
+		r.wg.Add(1)
+		go r.work(sh)
+	}
+}
+
+// work checks the cells of one shard.
+func (r *run) work(sh *shard) {
+	defer r.wg.Done()
+	for b := range sh.jobs {
+		if r.index == nil {
+			sh.sink += sh.seen.touch(b)
+		}
+		for i := range b {
+			r.cell(sh, b[i].hash, b[i].sku, &b[i].cell)
+		}
+		clear(b)
+		sh.free <- b[:0]
+	}
+}
+
+// wait hands the last cells to the workers and waits until they are done.
+// The run's URLs and findings are complete after it.
+func (r *run) wait() {
+	for _, sh := range r.shards {
+		if len(sh.batch) > 0 {
+			sh.jobs <- sh.batch
+		}
+		close(sh.jobs)
+	}
+	r.wg.Wait()
+	for _, sh := range r.shards {
+		sh.batch = nil
+	}
+}
+
+// uniqueURLs counts the distinct URLs seen.
+func (r *run) uniqueURLs() int {
+	n := len(r.urls)
+	for _, sh := range r.shards {
+		n += sh.seen.len()
+	}
+	return n
+}
+
+// cell records one image URL, whose hash is h, and reports what is wrong
+// with it as written. URLs are told apart by a 64-bit hash so that offline
+// runs over huge files remember a few bytes per distinct URL, not the URL
+// itself.
+func (r *run) cell(sh *shard, h uint64, sku string, c *feed.Cell) {
+	id := int32(-1)
+	var st staticResult
+	if r.index == nil {
+		// A URL seen before without static problems has none now either.
+		slot, seen, clean := sh.seen.find(h)
+		if seen && clean {
+			return
+		}
+		st = checkStatic(c.URL, r.now)
+		if !seen {
+			sh.seen.insert(slot, h, len(st.problems) == 0)
+		}
+	} else {
+		var seen bool
+		if id, seen = r.index[h]; !seen {
+			st = checkStatic(c.URL, r.now)
+			id = int32(len(r.urls))
+			r.index[h] = id
+			r.urls = append(r.urls, urlState{raw: c.URL, fetchable: st.fetchable, clean: len(st.problems) == 0})
+		} else if !r.urls[id].clean {
+			st = checkStatic(c.URL, r.now)
+		}
 	}
 	redacted := ""
 	for _, pr := range st.problems {
 		if redacted == "" {
 			redacted = presign.Redact(c.URL)
 		}
-		f := finding(pr, c.Row, c.Cell, row.SKU, c.Column, redacted)
+		f := finding(pr, c.Row, c.Cell, sku, c.Column, redacted)
 		if pr.Code == report.CodePresignedURL && !st.expiresAt.IsZero() {
 			t := st.expiresAt.UTC()
 			f.ExpiresAt = &t
 		}
-		if f.Severity == report.SeverityError {
+		if f.Severity == report.SeverityError && id >= 0 {
 			r.urls[id].failed = true
 		}
+		r.mu.Lock()
 		r.out.add(f)
+		r.mu.Unlock()
 	}
-	if r.p.checker != nil {
-		r.cells = append(r.cells, cellRef{url: id, row: int32(c.Row), cell: c.Cell, column: c.Column, sku: row.SKU})
+	if id >= 0 {
+		r.cells = append(r.cells, cellRef{url: id, row: int32(c.Row), cell: c.Cell, column: c.Column, sku: sku})
 	}
 }
+
+// hashSet is an open-addressing set of 64-bit hashes that also keeps one
+// bit per member (whether the URL is clean): 8 bytes a slot, 11 to 21 bytes
+// a member, against several times that for a map. The flag takes the
+// hash's lowest bit, so members are told apart by 63 bits; zero marks an
+// empty slot.
+type hashSet struct {
+	slots []uint64
+	n     int
+}
+
+const cleanBit = 1
+
+// key makes the stored form of h: never zero, flag bit clear.
+func setKey(h uint64) uint64 {
+	if h &^= cleanBit; h == 0 {
+		h = 2
+	}
+	return h
+}
+
+// find looks h up. It returns the slot where h is or would go, whether h is
+// a member, and its flag.
+func (s *hashSet) find(h uint64) (slot int, seen, clean bool) {
+	if 4*(s.n+1) > 3*len(s.slots) {
+		s.grow()
+	}
+	k := setKey(h)
+	mask := uint64(len(s.slots) - 1)
+	for i := k & mask; ; i = (i + 1) & mask {
+		v := s.slots[i]
+		if v == 0 {
+			return int(i), false, false
+		}
+		if v&^cleanBit == k {
+			return int(i), true, v&cleanBit != 0
+		}
+	}
+}
+
+// touch loads the home slot of every hash in b. The loads do not depend on
+// each other, so the processor overlaps their cache misses; the lookups
+// that follow then find their slots in cache. On a table of millions of
+// slots this halves the time of the lookups.
+// It returns a sum of the loaded slots, which the caller keeps so that the
+// loads are not optimised away.
+func (s *hashSet) touch(b []cellJob) uint64 {
+	if len(s.slots) == 0 {
+		return 0
+	}
+	mask := uint64(len(s.slots) - 1)
+	var x uint64
+	for i := range b {
+		x += s.slots[setKey(b[i].hash)&mask]
+	}
+	return x
+}
+
+// insert puts h with its flag into slot, as returned by find.
+func (s *hashSet) insert(slot int, h uint64, clean bool) {
+	k := setKey(h)
+	if clean {
+		k |= cleanBit
+	}
+	s.slots[slot] = k
+	s.n++
+}
+
+// grow doubles the table.
+func (s *hashSet) grow() {
+	old := s.slots
+	s.slots = make([]uint64, max(1024, 2*len(old)))
+	mask := uint64(len(s.slots) - 1)
+	for _, v := range old {
+		if v == 0 {
+			continue
+		}
+		i := (v &^ cleanBit) & mask
+		for s.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = v
+	}
+}
+
+// len returns the number of members.
+func (s *hashSet) len() int { return s.n }
 
 // probe fetches every fetchable URL once and attaches the results to each
 // cell that holds the URL.
@@ -337,7 +554,7 @@ func (r *run) finish(info feed.Info) {
 		r.out.add(finding(probe.Problem{
 			Code:    report.CodeMissingMainImage,
 			Message: "this listing row has no main image: the marketplace shows it without a picture",
-		}, int(m.row), "", m.sku, r.mainColumn, ""))
+		}, m.row, m.cell, m.sku, info.MainColumn, ""))
 	}
 	if len(info.ImageColumns) == 0 {
 		r.out.add(finding(probe.Problem{
@@ -352,13 +569,13 @@ func (r *run) summary(info feed.Info) report.Summary {
 	s := report.Summary{
 		Rows:       r.rows,
 		ImageCells: r.imageCells,
-		UniqueURLs: len(r.urls),
+		UniqueURLs: r.uniqueURLs(),
 		Errors:     r.out.errors,
 		Warnings:   r.out.warnings,
 		ByCode:     r.out.byCode,
 	}
 	if r.p.checker == nil {
-		s.NotChecked = len(r.urls)
+		s.NotChecked = s.UniqueURLs
 		return s
 	}
 	for _, u := range r.urls {

@@ -1,0 +1,207 @@
+package feed
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+)
+
+// Telling legacy code pages apart needs evidence from the bytes, because
+// most byte strings are valid in several of them. The scores below weigh
+// what text in each encoding looks like:
+//
+//   - Shift_JIS (Japanese Excel): double-byte characters whose lead byte
+//     is 0x82 (hiragana), 0x83 (katakana) or 0x88-0x9F / 0xE0-0xEA (kanji).
+//   - GBK / GB18030 (Chinese Excel): double-byte characters in the GB2312
+//     area, both bytes from 0xA1, lead 0xB0-0xF7 for hanzi.
+//   - Mac Roman vs Windows-1252: accented letters whose case fits the ASCII
+//     letters around them; the other code page reads the same bytes as
+//     punctuation or letters of the wrong case.
+//
+// A double-byte "character" whose trail is an ASCII letter in the middle of
+// an ASCII word is what a single-byte accent looks like to a double-byte
+// decoder (Müller, für), so it counts against the double-byte encodings.
+
+// minCJKScore is the average score per non-ASCII character that Shift_JIS
+// or GBK must reach to be chosen.
+const minCJKScore = 1
+
+// guessLegacy picks the legacy encoding of sample, which is not UTF-8.
+func guessLegacy(sample []byte) string {
+	best, bestScore := "", 0.0
+	if score, ok := scoreShiftJIS(sample); ok && score >= minCJKScore {
+		best, bestScore = EncodingShiftJIS, score
+	}
+	if score, ok := scoreGBK(sample); ok && score >= minCJKScore && score > bestScore {
+		best = EncodingGBK
+	}
+	if best != "" {
+		return best
+	}
+	if scoreSingleByte(sample, charmap.Macintosh) > scoreSingleByte(sample, charmap.Windows1252) {
+		return EncodingMacintosh
+	}
+	return EncodingWindows1252
+}
+
+// inRun reports whether the double-byte character at b[i:i+2] follows
+// another non-ASCII character (prevWide) or a non-ASCII byte follows it.
+// CJK text runs several characters together; a single-byte accent pair (ö
+// followed by ß) stands alone.
+func inRun(b []byte, i int, prevWide bool) bool {
+	return prevWide || i+2 < len(b) && b[i+2] >= 0x80
+}
+
+// embedded reports whether the double-byte character at b[i:i+2] follows
+// an ASCII letter (prevLetter) and its trail is an ASCII letter.
+func embedded(b []byte, i int, prevLetter bool) bool {
+	return prevLetter && isASCIILetter(b[i+1])
+}
+
+func isASCIILetter(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// scoreShiftJIS returns the average evidence per non-ASCII character that b
+// is Shift_JIS, and false when b is not valid Shift_JIS. A double-byte
+// character cut off at the end of b is allowed.
+func scoreShiftJIS(b []byte) (float64, bool) {
+	score, chars := 0, 0
+	prevLetter, prevWide := false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c < 0x80 {
+			prevLetter, prevWide = isASCIILetter(c), false
+			continue
+		}
+		wasLetter, wasWide := prevLetter, prevWide
+		prevLetter, prevWide = false, true
+		switch {
+		case 0xA1 <= c && c <= 0xDF:
+			// Half-width katakana: rare in product data, common when
+			// GBK bytes are read as Shift_JIS.
+			chars++
+			score--
+			continue
+		case c == 0x80 || c == 0xA0 || c >= 0xFD:
+			return 0, false
+		}
+		chars++
+		if i+1 == len(b) {
+			break
+		}
+		t := b[i+1]
+		if t < 0x40 || t == 0x7F || t > 0xFC {
+			return 0, false
+		}
+		switch {
+		case embedded(b, i, wasLetter):
+			score--
+		case !inRun(b, i, wasWide):
+		case c == 0x82 || c == 0x83 || 0x88 <= c && c <= 0x9F || 0xE0 <= c && c <= 0xEA:
+			score += 2
+		case c == 0x81:
+			score++
+		}
+		i++
+	}
+	if chars == 0 {
+		return 0, true
+	}
+	return float64(score) / float64(chars), true
+}
+
+// scoreGBK returns the average evidence per non-ASCII character that b is
+// GBK or GB18030, and false when b is not valid in it. A character cut off
+// at the end of b is allowed.
+func scoreGBK(b []byte) (float64, bool) {
+	score, chars := 0, 0
+	prevLetter, prevWide := false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c < 0x80 {
+			prevLetter, prevWide = isASCIILetter(c), false
+			continue
+		}
+		wasLetter, wasWide := prevLetter, prevWide
+		prevLetter, prevWide = false, true
+		if c == 0x80 || c == 0xFF {
+			return 0, false
+		}
+		chars++
+		if i+1 == len(b) {
+			break
+		}
+		t := b[i+1]
+		if '0' <= t && t <= '9' {
+			// GB18030 four-byte sequence.
+			if i+3 < len(b) && (b[i+2] < 0x81 || b[i+2] == 0xFF || b[i+3] < '0' || b[i+3] > '9') {
+				return 0, false
+			}
+			i += 3
+			continue
+		}
+		if t < 0x40 || t == 0x7F || t == 0xFF {
+			return 0, false
+		}
+		switch {
+		case embedded(b, i, wasLetter):
+			score--
+		case !inRun(b, i, wasWide):
+		case t >= 0xA1 && 0xB0 <= c && c <= 0xF7:
+			score += 2
+		case t >= 0xA1 && 0xA1 <= c && c <= 0xA9:
+			score++
+		}
+		i++
+	}
+	if chars == 0 {
+		return 0, true
+	}
+	return float64(score) / float64(chars), true
+}
+
+// scoreSingleByte scores how plausible b reads in the single-byte code page
+// cm: a non-ASCII letter next to an ASCII letter of the same case gains, a
+// non-letter inside an ASCII word loses.
+func scoreSingleByte(b []byte, cm *charmap.Charmap) int {
+	score := 0
+	for i, c := range b {
+		if c < utf8.RuneSelf {
+			continue
+		}
+		r := cm.DecodeByte(c)
+		prev, next := byte(' '), byte(' ')
+		if i > 0 {
+			prev = b[i-1]
+		}
+		if i+1 < len(b) {
+			next = b[i+1]
+		}
+		switch {
+		case unicode.IsLetter(r):
+			if caseFits(r, prev, next) {
+				score += 2
+			}
+		case isASCIILetter(prev) && isASCIILetter(next):
+			score--
+		}
+	}
+	return score
+}
+
+// caseFits reports whether letter r has the case its ASCII neighbours ask
+// for: lower case next to lower case, upper case next to upper case or at
+// the start of a capitalised word.
+func caseFits(r rune, prev, next byte) bool {
+	lower := func(c byte) bool { return 'a' <= c && c <= 'z' }
+	upper := func(c byte) bool { return 'A' <= c && c <= 'Z' }
+	switch {
+	case unicode.IsLower(r):
+		return lower(prev) || lower(next)
+	case unicode.IsUpper(r):
+		return upper(prev) || upper(next) || (!isASCIILetter(prev) && lower(next))
+	}
+	return false
+}
