@@ -72,18 +72,22 @@ func presignedProblem(s presign.Signed, now time.Time) probe.Problem {
 // invalidReason says why raw is not an absolute http(s) URL the marketplace
 // can fetch, or "" when it is one.
 func invalidReason(raw string) string {
+	// One pass finds bad bytes and notes whether a full parse is needed:
+	// only URLs with escapes, brackets, userinfo or backslashes need one;
+	// the common plain URL is settled by this scan.
+	var seen byte
 	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; c <= ' ' || c == 0x7f {
-			return "the URL holds whitespace or a control character: remove it or encode it"
-		}
+		seen |= byteClass[raw[i]]
 	}
-	lower := len(raw) >= 8 && strings.EqualFold(raw[:8], "https://")
-	if !lower && !(len(raw) >= 7 && strings.EqualFold(raw[:7], "http://")) {
+	if seen&classBad != 0 {
+		return "the URL holds whitespace or a control character: remove it or encode it"
+	}
+	parse := seen&classParse != 0
+	https := len(raw) >= 8 && strings.EqualFold(raw[:8], "https://")
+	if !https && !(len(raw) >= 7 && strings.EqualFold(raw[:7], "http://")) {
 		return "not an absolute http(s) URL"
 	}
-	// Only URLs with escapes, a query or unusual characters need a full
-	// parse; the common plain URL is settled by the scan above.
-	if strings.ContainsAny(raw, "%[]@\\") {
+	if parse {
 		u, err := url.Parse(raw)
 		if err != nil {
 			return "malformed URL: " + parseReason(err)
@@ -99,6 +103,25 @@ func invalidReason(raw string) string {
 	}
 	return ""
 }
+
+// Byte classes for invalidReason's scan.
+const (
+	classBad   = 1 << iota // whitespace or a control character
+	classParse             // needs a full url.Parse
+)
+
+// byteClass classifies every byte value once, so the scan over each URL is
+// a table lookup per byte (it runs on every image cell of huge files).
+var byteClass = func() (t [256]byte) {
+	for c := 0; c <= ' '; c++ {
+		t[c] = classBad
+	}
+	t[0x7f] = classBad
+	for _, c := range "%[]@\\" {
+		t[c] = classParse
+	}
+	return t
+}()
 
 // parseReason says why url.Parse refused a URL without quoting the parser's
 // text, which can hold part of the URL: for "https://user:pa/ss@host" it
