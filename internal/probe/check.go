@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flatguard/flatguard/internal/presign"
@@ -92,11 +94,19 @@ type answer struct {
 	status      int
 	location    string
 	contentType string
+	// contentEncoding is the Content-Encoding header. None is asked for, so
+	// an encoded body reaches the sniffer as it came: never decompressed.
+	contentEncoding string
 	// size is the whole resource's length in bytes, -1 when unknown.
-	size       int64
-	info       imageInfo
-	head       []byte
+	size int64
+	info imageInfo
+	// sniffed is what http.DetectContentType makes of the first bytes of a
+	// final answer that is no image; "" for an empty body.
+	sniffed    string
 	retryAfter time.Duration
+	// botWall names the bot-protection service whose challenge the answer
+	// is ("cloudflare"); "" for none.
+	botWall string
 }
 
 // attempt follows the redirect chain from start once, within one Timeout,
@@ -203,12 +213,13 @@ func (c *Checker) newRequest(ctx context.Context, u *url.URL, ranged bool) *http
 }
 
 // read keeps what matters of resp: where a redirect leads, or the status,
-// size and first bytes of a final answer.
+// size and what the first bytes of a final answer show.
 func (c *Checker) read(resp *http.Response, body io.Reader) (answer, error) {
 	ans := answer{
-		status:      resp.StatusCode,
-		contentType: resp.Header.Get("Content-Type"),
-		size:        -1,
+		status:          resp.StatusCode,
+		contentType:     resp.Header.Get("Content-Type"),
+		contentEncoding: resp.Header.Get("Content-Encoding"),
+		size:            -1,
 	}
 	switch resp.StatusCode {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
@@ -221,11 +232,67 @@ func (c *Checker) read(resp *http.Response, body io.Reader) (answer, error) {
 		ans.size = rangeTotal(resp.Header.Get("Content-Range"))
 	default:
 		ans.retryAfter = c.retryAfter(resp.Header.Get("Retry-After"))
+		ans.botWall = botWall(resp, body)
 		return ans, nil
 	}
-	var err error
-	ans.info, ans.head, err = sniff(body)
+	bp := headPool.Get().(*[]byte)
+	info, head, err := sniff(body, (*bp)[:0])
+	ans.info = info
+	if info.format == "" && len(head) > 0 {
+		ans.sniffed = http.DetectContentType(head)
+	}
+	if cap(head) <= rangeBytes {
+		*bp = head
+	}
+	headPool.Put(bp)
 	return ans, err
+}
+
+// headPool recycles the buffers answers are sniffed into: at thousands of
+// URLs a second they would be most of the checker's garbage.
+var headPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, sniffHead)
+	return &b
+}}
+
+// botWallPeek is how much of an error answer from a Cloudflare server is
+// read to tell a challenge page from a plain error page; the challenge
+// markers sit in the first kilobytes.
+const botWallPeek = 16 << 10
+
+// cloudflareMarkers are strings only Cloudflare's challenge and block pages
+// hold.
+var cloudflareMarkers = []string{
+	"/cdn-cgi/challenge-platform/",
+	"cf-chl-",
+	"cf_chl_",
+	"<title>Just a moment...</title>",
+	"Attention Required! | Cloudflare",
+}
+
+// botWall tells whether an error answer is a bot wall: Cloudflare marks its
+// challenges with the cf-mitigated: challenge header; older challenge and
+// block pages only show in the body of an answer from "server: cloudflare".
+// It returns the service's name, or "".
+func botWall(resp *http.Response, body io.Reader) string {
+	if strings.EqualFold(resp.Header.Get("Cf-Mitigated"), "challenge") {
+		return "cloudflare"
+	}
+	if !strings.EqualFold(resp.Header.Get("Server"), "cloudflare") {
+		return ""
+	}
+	switch resp.StatusCode {
+	case http.StatusForbidden, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+	default:
+		return ""
+	}
+	page, _ := io.ReadAll(io.LimitReader(body, botWallPeek))
+	for _, m := range cloudflareMarkers {
+		if bytes.Contains(page, []byte(m)) {
+			return "cloudflare"
+		}
+	}
+	return ""
 }
 
 // rangeTotal reads the complete length from "bytes 0-65535/123456".
@@ -318,8 +385,9 @@ func (c *Checker) failed(ctx, actx context.Context, err error, cur *url.URL, hop
 func (c *Checker) verdict(cur *url.URL, hops []Hop, ans answer) outcome {
 	res := Result{Redirects: hops, FinalStatus: ans.status}
 	if ans.status != http.StatusOK && ans.status != http.StatusPartialContent {
-		res.Problems = []Problem{httpStatusProblem(ans.status, hops)}
-		transient := ans.status == http.StatusTooManyRequests || ans.status >= 500
+		res.Problems = []Problem{httpStatusProblem(ans.status, hops, ans.botWall)}
+		// A challenge answers the same way however often it is asked.
+		transient := ans.botWall == "" && (ans.status == http.StatusTooManyRequests || ans.status >= 500)
 		return outcome{res: res, retry: transient, wait: ans.retryAfter}
 	}
 	res.Format = ans.info.format

@@ -783,17 +783,26 @@ func TestCheck_ContextEnded(t *testing.T) {
 // connection reused; a long one is dropped with its connection.
 func TestCheck_ConnectionReuse(t *testing.T) {
 	cases := []struct {
-		name      string
-		extra     int // bytes after the image header
-		wantConns int32
+		name        string
+		extra       int  // bytes after the image header
+		ignoreRange bool // answer 200 with the whole body
+		wantConns   int32
 	}{
-		{"ShortRemainderDrained", 20 << 10, 1},
-		{"LongRemainderClosed", 200 << 10, 3},
+		{"ShortRemainderDrained", 20 << 10, false, 1},
+		{"RangedPartOfBigPhotoDrained", 300 << 10, false, 1},
+		{"LongRemainderClosed", 200 << 10, true, 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			body := append(append([]byte(nil), testImage(t, "png", 1000, 1000)...), make([]byte, tc.extra)...)
-			e := newEnv(t, serveBytes("image/png", body), false, Config{})
+			h := serveBytes("image/png", body)
+			if tc.ignoreRange {
+				h = func(w http.ResponseWriter, r *http.Request) {
+					r.Header.Del("Range")
+					serveBytes("image/png", body)(w, r)
+				}
+			}
+			e := newEnv(t, h, false, Config{})
 			for range 3 {
 				if got := e.checker.Check(t.Context(), "http://images.example.com/a.png"); !got.OK() {
 					t.Fatalf("Check = %+v; want OK", got)

@@ -22,16 +22,22 @@
 // followed up to Config.MaxRedirects, relative locations resolved; cookies
 // set during a chain are sent back within that chain only. Only as many
 // bytes as needed to tell the format and the dimensions are read (4 KiB,
-// doubling up to 64 KiB); a remainder of up to 32 KiB is drained so the
+// doubling up to 64 KiB); a remainder of up to 64 KiB is drained so the
 // connection can be reused, a longer one is closed.
 //
 // # Findings
 //
 //   - http_status: the final answer is not 200 or 206. HTTPStatus is set;
-//     Detail["redirects"] holds the chain before it as []Hop.
+//     Detail["redirects"] holds the chain before it as []Hop. A bot wall
+//     (a Cloudflare challenge: the cf-mitigated: challenge header, or a
+//     403, 429 or 503 from "server: cloudflare" whose first 16 KiB hold a
+//     challenge page) says so in the message, sets Detail["botWall"] to
+//     "cloudflare" and is not retried: the marketplace's fetcher is a robot
+//     too and meets the same wall.
 //   - not_image: the bytes are no image, whatever the Content-Type says.
 //     Detail["contentType"] is the header, Detail["sniffed"] the type
-//     http.DetectContentType sees.
+//     http.DetectContentType sees, Detail["contentEncoding"] the
+//     Content-Encoding of an answer compressed unasked.
 //   - redirected (warning): an image reached only through redirects.
 //     Detail["redirects"] and Detail["finalUrl"].
 //   - unsupported_image: WebP, AVIF, HEIC, JPEG XL, BMP, SVG or an animated
@@ -58,14 +64,36 @@
 //
 // Every URL in a message or a detail is redacted with presign.Redact.
 //
+// # Hostile servers
+//
+// Every attempt, redirects included, ends within Config.Timeout, and the
+// memory an answer can take is bounded whatever the server sends:
+//
+//   - at most 64 KiB of a body is kept (rangeBytes), a remainder of up to
+//     64 KiB drained, a longer or endless one dropped with the connection;
+//   - response headers are capped at 64 KiB (Transport.MaxResponseHeaderBytes,
+//     set deliberately: the default is 1 MiB per answer, times Concurrency);
+//     a longer header is unreachable with reason "protocol";
+//   - no Accept-Encoding is sent and nothing is ever decompressed
+//     (Transport.DisableCompression), so a gzip bomb is judged on its
+//     compressed first bytes: not_image;
+//   - a server that drips its answer, stalls the TLS handshake or accepts
+//     and never answers is unreachable with reason "timeout" once the
+//     attempts' Timeouts have passed; a read error in the body after the
+//     format was told (a timeout, a reset) fails the attempt too, never
+//     passing an image whose bytes did not come;
+//   - a redirect chain ends at Config.MaxRedirects, even when every
+//     Location is new.
+//
 // # Retries
 //
 // Timeouts, connection resets, temporary DNS failures, 5xx and 429 answers
 // are retried Config.Retries times, each attempt starting the chain again
 // with a fresh Timeout. The wait is what Retry-After asks (seconds or an
 // HTTP date), else 0.5 s doubling per retry up to 4 s, jittered; never more
-// than 5 s. NXDOMAIN, refused connections, TLS failures and other 4xx are
-// final. When a verdict took several attempts, http_status and unreachable
+// than 5 s. A body that stalls or breaks after the headers came counts as
+// a timeout or a reset and is retried alike. NXDOMAIN, refused
+// connections, TLS failures, bot walls and other 4xx are final. When a verdict took several attempts, http_status and unreachable
 // findings carry Detail["attempts"].
 //
 // # Address policy (SSRF)

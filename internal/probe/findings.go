@@ -157,26 +157,40 @@ func blockedProblem(e *blockedError, hops []Hop) Problem {
 	return Problem{Code: report.CodeBlockedAddress, Message: msg, Detail: d}
 }
 
-func httpStatusProblem(status int, hops []Hop) Problem {
+// httpStatusProblem describes a final answer that is not 200 or 206.
+// wall names the bot-protection service whose challenge the answer is, if
+// any: the marketplace's fetcher, a robot too, meets the same wall.
+func httpStatusProblem(status int, hops []Hop, wall string) Problem {
 	msg := fmt.Sprintf("the server answered %d %s", status, http.StatusText(status))
 	var d map[string]any
 	if len(hops) > 0 {
 		msg += fmt.Sprintf(" after %s", plural(len(hops), "redirect"))
 		d = map[string]any{"redirects": hops}
 	}
+	if wall != "" {
+		msg += fmt.Sprintf(": a %s bot wall (challenge page) turned the request away, and it will turn the marketplace's image fetcher away too; let robots fetch the images or host them elsewhere", botWallNames[wall])
+		d = withDetail(d, "botWall", wall)
+	}
 	return Problem{Code: codeHTTPStatus, Message: msg, HTTPStatus: status, Detail: d}
 }
 
+// botWallNames are the names people know bot-protection services by.
+var botWallNames = map[string]string{"cloudflare": "Cloudflare"}
+
 func notImageProblem(ans answer, hops []Hop) Problem {
-	sniffed := "empty"
-	if len(ans.head) > 0 {
-		sniffed = http.DetectContentType(ans.head)
-	}
+	sniffed := ans.sniffed
 	msg := fmt.Sprintf("the answer is not an image but %s content", sniffed)
-	if len(ans.head) == 0 {
+	if sniffed == "" {
+		sniffed = "empty"
 		msg = "the answer is empty, not an image"
 	}
 	d := map[string]any{"contentType": ans.contentType, "sniffed": sniffed}
+	if ans.contentEncoding != "" {
+		// A compressed answer nobody asked for: the bytes are judged as
+		// they came, never inflated (a gzip bomb stays 64 KiB).
+		msg += fmt.Sprintf(" (Content-Encoding: %s, which was not asked for)", ans.contentEncoding)
+		d["contentEncoding"] = ans.contentEncoding
+	}
 	if len(hops) > 0 {
 		d["redirects"] = hops
 	}

@@ -122,7 +122,7 @@ func TestSniff(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, head, err := sniff(bytes.NewReader(tc.data))
+			got, head, err := sniff(bytes.NewReader(tc.data), nil)
 			if err != nil {
 				t.Fatalf("sniff: %v", err)
 			}
@@ -140,7 +140,7 @@ func TestSniff(t *testing.T) {
 // whole range.
 func TestSniff_ReadsLittle(t *testing.T) {
 	data := append(testImage(t, "png", 2000, 1500), make([]byte, 1<<20)...)
-	info, head, err := sniff(bytes.NewReader(data))
+	info, head, err := sniff(bytes.NewReader(data), nil)
 	if err != nil {
 		t.Fatalf("sniff: %v", err)
 	}

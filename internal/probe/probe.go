@@ -44,7 +44,10 @@ const (
 	rangeBytes = 64 << 10
 	// drainBytes is the largest unread remainder of a body that is read to
 	// its end so that the connection can be reused; a longer one is closed.
-	drainBytes = 32 << 10
+	// It equals rangeBytes so that any answer to the ranged request, a
+	// 64 KiB part of a big photo included, keeps its connection: reading
+	// the rest costs less than a new TCP and TLS handshake.
+	drainBytes = rangeBytes
 	// backoffBase is the delay before the first retry; it doubles per retry,
 	// up to maxBackoff, and is jittered.
 	backoffBase = 500 * time.Millisecond

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"image"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
 	"io"
 
@@ -42,41 +41,49 @@ type imageInfo struct {
 
 // sniff reads from r only what it needs: sniffHead bytes to find the
 // format, then more, doubling up to rangeBytes, while the dimensions need
-// it. It returns what it read. err is a read error that came before the
-// format could be told; a later one only leaves the dimensions unknown.
-func sniff(r io.Reader) (info imageInfo, head []byte, err error) {
-	buf := make([]byte, 0, sniffHead)
-	buf, eof, err := fill(r, buf, sniffHead)
+// it. It reads into buf (from its start; nil is fine) and returns what it
+// read, in buf when it was big enough. A body that ends early only leaves the
+// dimensions unknown; err is a read error other than the end of the body
+// (a timeout, a reset), which the marketplace's fetcher would meet too, so
+// the answer is no verdict on the image.
+func sniff(r io.Reader, buf []byte) (info imageInfo, head []byte, err error) {
+	buf, eof, err := fill(r, buf[:0], sniffHead)
+	if err != nil {
+		return info, buf, err
+	}
 	info.format = sniffFormat(buf)
 	if info.format == "" {
-		if err != nil {
-			return info, buf, err
-		}
 		return info, buf, nil
 	}
 	for {
 		more := readConfig(&info, buf)
-		if !more || eof || err != nil || len(buf) >= rangeBytes {
+		if !more || eof || len(buf) >= rangeBytes {
 			return info, buf, nil
 		}
-		buf, eof, err = fill(r, buf, min(2*len(buf), rangeBytes))
+		if buf, eof, err = fill(r, buf, min(2*len(buf), rangeBytes)); err != nil {
+			return info, buf, err
+		}
 	}
 }
 
-// fill reads from r until buf holds n bytes or the body ends.
+// fill reads from r until buf holds n bytes or the body ends (io.EOF). A
+// body cut short of its Content-Length (io.ErrUnexpectedEOF from net/http)
+// is an error, not an end: io.ReadFull would blur the two.
 func fill(r io.Reader, buf []byte, n int) ([]byte, bool, error) {
 	if cap(buf) < n {
 		grown := make([]byte, len(buf), n)
 		copy(grown, buf)
 		buf = grown
 	}
-	m, err := io.ReadFull(r, buf[len(buf):n])
-	buf = buf[:len(buf)+m]
-	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		return buf, true, nil
-	case err != nil:
-		return buf, false, err
+	for len(buf) < n {
+		m, err := r.Read(buf[len(buf):n])
+		buf = buf[:len(buf)+m]
+		switch {
+		case err == io.EOF:
+			return buf, true, nil
+		case err != nil:
+			return buf, false, err
+		}
 	}
 	return buf, false, nil
 }
@@ -190,7 +197,9 @@ func readConfig(info *imageInfo, b []byte) bool {
 	var decode func(io.Reader) (image.Config, error)
 	switch info.format {
 	case formatJPEG:
-		decode = jpeg.DecodeConfig
+		w, h, more := jpegSize(b)
+		info.width, info.height = w, h
+		return more
 	case formatPNG:
 		decode = png.DecodeConfig
 	case formatGIF:
@@ -284,4 +293,64 @@ func skipSubBlocks(b []byte, pos int) (int, bool) {
 		pos += n
 	}
 	return pos, false
+}
+
+// jpegSize reads a JPEG's dimensions from its frame header (SOFn), walking
+// the marker segments of b from the start. It reports whether more bytes
+// could tell them; 0, 0, false means the dimensions are unknown.
+//
+// Written by hand because image/jpeg.DecodeConfig builds a whole decoder,
+// about 13 KiB, for every call: at thousands of URLs a second that garbage
+// alone costs more CPU than the rest of a check.
+func jpegSize(b []byte) (width, height int, more bool) {
+	pos := 2 // after SOI
+	for {
+		// A marker: 0xFF, any fill 0xFF bytes, then the marker code.
+		if pos >= len(b) {
+			return 0, 0, true
+		}
+		if b[pos] != 0xff {
+			return 0, 0, false // not at a marker: malformed
+		}
+		for pos < len(b) && b[pos] == 0xff {
+			pos++
+		}
+		if pos >= len(b) {
+			return 0, 0, true
+		}
+		m := b[pos]
+		pos++
+		switch {
+		case m == 0x01 || m >= 0xd0 && m <= 0xd8:
+			continue // TEM, RSTn, SOI: no segment
+		case m == 0xd9 || m == 0xda:
+			return 0, 0, false // EOI or scan data before any frame header
+		}
+		if pos+2 > len(b) {
+			return 0, 0, true
+		}
+		n := int(b[pos])<<8 | int(b[pos+1])
+		if n < 2 {
+			return 0, 0, false
+		}
+		if isSOF(m) {
+			// Length, precision, height, width.
+			if pos+7 > len(b) {
+				return 0, 0, true
+			}
+			h := int(b[pos+3])<<8 | int(b[pos+4])
+			w := int(b[pos+5])<<8 | int(b[pos+6])
+			if w == 0 || h == 0 {
+				return 0, 0, false // height set later by a DNL segment
+			}
+			return w, h, false
+		}
+		pos += n
+	}
+}
+
+// isSOF reports whether m is a start-of-frame marker: 0xC0-0xCF but DHT
+// (C4), JPG (C8) and DAC (CC).
+func isSOF(m byte) bool {
+	return m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc
 }

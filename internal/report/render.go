@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Fix returns the plain-language remedy for a finding code.
@@ -48,6 +49,30 @@ func Fix(c Code) string {
 	return ""
 }
 
+// errorFix returns the remedy for a file that could not be checked.
+func errorFix(c ErrorCode) string {
+	switch c {
+	case ErrUnreadableFile:
+		return "save the file again from the spreadsheet program and upload it again"
+	case ErrUnsupportedFile:
+		return "upload a flat file: tab-delimited text, CSV, or an .xlsx/.xlsm workbook"
+	case ErrFileTooLarge:
+		return "split the file into smaller files and upload each one"
+	case ErrMalformedFile:
+		return "correct the row named above (a stray quote is the usual cause) and upload the file again"
+	}
+	return "check the file and upload it again"
+}
+
+// fileError returns the report's file error, or an unreadable_file error
+// when an error report carries none, so that renderings never fail on it.
+func fileError(r *Report) *FileError {
+	if r.Error != nil {
+		return r.Error
+	}
+	return &FileError{Code: ErrUnreadableFile, Message: "no reason was recorded"}
+}
+
 // WriteJSON writes r as the indented JSON document of CONTRACT.md.
 func WriteJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
@@ -79,6 +104,11 @@ func Groups(r *Report) []Group {
 		}
 		gs[i].Findings = append(gs[i].Findings, f)
 	}
+	for i := range gs {
+		// A summary that undercounts (or lacks byCode) never shows fewer
+		// findings than are listed.
+		gs[i].Count = max(gs[i].Count, len(gs[i].Findings))
+	}
 	sort.SliceStable(gs, func(i, j int) bool {
 		if gs[i].Severity != gs[j].Severity {
 			return gs[i].Severity == SeverityError
@@ -92,19 +122,36 @@ func Groups(r *Report) []Group {
 }
 
 // Headline is the one-line verdict, such as
-// "FAIL: 3 of 120 image URLs fail (feed.txt)".
+// "FAIL: feed.txt: 3 of 120 image URLs fail".
 func Headline(r *Report) string {
-	name := Clean(baseName(r.Source.Name()))
+	return headline(r, Clean(baseName(r.Source.Name())))
+}
+
+// headline is Headline with the file's name given.
+func headline(r *Report, name string) string {
 	switch r.Status {
 	case StatusError:
-		return fmt.Sprintf("ERROR: %s could not be checked (%s)", name, r.Error.Code)
+		return fmt.Sprintf("ERROR: %s could not be checked (%s)", name, Clean(string(fileError(r).Code)))
 	case StatusFail:
-		return fmt.Sprintf("FAIL: %s: %d of %d image URLs fail", name, r.Summary.FailedURLs+failedOffline(r), r.Summary.UniqueURLs)
+		return fmt.Sprintf("FAIL: %s: %s", name, failCount(r))
+	}
+	if r.Summary.UniqueURLs == 0 {
+		return fmt.Sprintf("PASS: %s: no image URLs found", name)
 	}
 	if r.Mode == ModeOffline {
 		return fmt.Sprintf("PASS: %s: %d image URLs look permanent (offline: not fetched)", name, r.Summary.UniqueURLs)
 	}
 	return fmt.Sprintf("PASS: %s: %d image URLs answer with images", name, r.Summary.UniqueURLs)
+}
+
+// failCount says how many URLs fail, such as "3 of 120 image URLs fail",
+// and how many the time budget left unchecked, which also fail the file.
+func failCount(r *Report) string {
+	s := fmt.Sprintf("%d of %d image URLs fail", r.Summary.FailedURLs+failedOffline(r), r.Summary.UniqueURLs)
+	if r.Mode != ModeOffline && r.Summary.NotChecked > 0 {
+		s += fmt.Sprintf(", %d not checked", r.Summary.NotChecked)
+	}
+	return s
 }
 
 // failedOffline counts distinct failing URLs when nothing was fetched, where
@@ -128,9 +175,10 @@ func WriteText(w io.Writer, r *Report) error {
 	var b strings.Builder
 	fmt.Fprintln(&b, Headline(r))
 	if r.Status == StatusError {
-		fmt.Fprintf(&b, "  %s\n", Clean(r.Error.Message))
-		if r.Error.Row > 0 {
-			fmt.Fprintf(&b, "  at row %d\n", r.Error.Row)
+		fe := fileError(r)
+		fmt.Fprintf(&b, "  %s\n", Clean(fe.Message))
+		if fe.Row > 0 {
+			fmt.Fprintf(&b, "  at row %d\n", fe.Row)
 		}
 		_, err := io.WriteString(w, b.String())
 		return err
@@ -161,18 +209,31 @@ func WriteText(w io.Writer, r *Report) error {
 	return err
 }
 
-// Clean replaces control characters, so that text from a file cannot move a
-// terminal's cursor or forge lines in an email.
+// Clean replaces control characters, Unicode line and paragraph separators
+// and bidirectional overrides with spaces, and invalid UTF-8 with U+FFFD, so
+// that text from a file cannot move a terminal's cursor, forge lines in an
+// email, reorder what a reader sees, or make SNS reject a message.
 func Clean(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+	if utf8.ValidString(s) && strings.IndexFunc(s, unsafeRune) < 0 {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unsafeRune(r) {
 			return ' '
 		}
 		return r
 	}, s)
+}
+
+// unsafeRune reports whether r is a rune Clean replaces.
+func unsafeRune(r rune) bool {
+	switch {
+	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
 }
 
 func baseName(p string) string {
