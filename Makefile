@@ -18,8 +18,9 @@ LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 LAMBDA_LDFLAGS = -s -w -X github.com/flatguard/flatguard/internal/validate.Version=$(VERSION)
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)"
 
-# NEED_CHROMIUM=1 makes .ci/deps install Debian's chromium when it is missing.
-NEED_CHROMIUM ?= 0
+# NEED_CHROMIUM=1 (the default) makes .ci/deps install Debian's chromium when
+# it is missing: the HTML report test needs it.
+NEED_CHROMIUM ?= 1
 
 FUZZTIME ?= 30s
 EVENT ?= events/s3-put.json

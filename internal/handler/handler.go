@@ -153,11 +153,16 @@ func (h *Handler) object(ctx context.Context, log *slog.Logger, bucket, key, ver
 	if rep.TagSkipped {
 		log.WarnContext(ctx, "verdict tag skipped: the object already holds the maximum of tags")
 	}
-	body, err := encode(rep)
+	page, body, err := encode(rep)
 	if err != nil {
 		return err
 	}
+	// The HTML page goes first: the JSON report, written next, is what
+	// marks this version as reported.
 	state = storage.ReportState{SourceVersion: sourceID}
+	if err := h.Store.PutReport(ctx, bucket, key+HTMLSuffix, "text/html; charset=utf-8", page, state); err != nil {
+		return err
+	}
 	if err := h.Store.PutReport(ctx, bucket, reportKey, "application/json", body, state); err != nil {
 		return err
 	}
@@ -271,12 +276,16 @@ func (h *Handler) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func encode(rep *report.Report) ([]byte, error) {
-	var b bytes.Buffer
-	if err := report.WriteJSON(&b, rep); err != nil {
-		return nil, fmt.Errorf("encode report: %v", err)
+// encode renders the report as its HTML page and its JSON document.
+func encode(rep *report.Report) (page, doc []byte, err error) {
+	var h, j bytes.Buffer
+	if err := report.WriteHTML(&h, rep, rep.Passed); err != nil {
+		return nil, nil, fmt.Errorf("render HTML report: %v", err)
 	}
-	return b.Bytes(), nil
+	if err := report.WriteJSON(&j, rep); err != nil {
+		return nil, nil, fmt.Errorf("encode report: %v", err)
+	}
+	return h.Bytes(), j.Bytes(), nil
 }
 
 // consoleURL opens an object in the S3 console.

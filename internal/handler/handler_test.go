@@ -263,6 +263,20 @@ func TestHandle_FptcustomWindows1252(t *testing.T) {
 	if got := statusTag(t, key, version); got != "fail" {
 		t.Errorf("tag %s = %q; want fail", storage.StatusTag, got)
 	}
+	page, err := s3c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key + handler.HTMLSuffix)})
+	if err != nil {
+		t.Fatalf("GetObject(HTML report): %v", err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if ct := aws.ToString(page.ContentType); ct != "text/html; charset=utf-8" {
+		t.Errorf("HTML report content type = %q; want text/html; charset=utf-8", ct)
+	}
+	for _, s := range []string{"<!doctype html>", "EX-VITC-120", "presigned_url"} {
+		if !strings.Contains(string(html), s) {
+			t.Errorf("HTML report lacks %q", s)
+		}
+	}
 
 	note := notesFor(t, key, 1)[0]
 	if want := "[FAIL] health vitamins+2019.txt: 6 of 11 image URLs fail"; note.Subject != want {

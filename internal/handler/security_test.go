@@ -269,7 +269,7 @@ func TestHandle_WritesOnlyTheEventBucket(t *testing.T) {
 			}
 		}
 		wantOps := []faultproxy.Op{faultproxy.HeadObject, faultproxy.GetObject, faultproxy.GetObjectTagging,
-			faultproxy.PutObjectTagging, faultproxy.PutObject, faultproxy.PutObject}
+			faultproxy.PutObjectTagging, faultproxy.PutObject, faultproxy.PutObject, faultproxy.PutObject}
 		if diff := cmp.Diff(wantOps, ops); diff != "" {
 			t.Errorf("S3 calls (-want +got):\n%s", diff)
 		}
