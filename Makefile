@@ -27,7 +27,7 @@ EVENT ?= events/s3-put.json
 
 .DEFAULT_GOAL := build
 
-.PHONY: build build-ValidateFunction test deps vet demo bench lint fuzz deploy invoke clean
+.PHONY: build build-ValidateFunction cli test deps vet demo bench lint fuzz deploy invoke clean
 
 ## build: the Lambda bootstrap for linux/arm64, static, into $(BIN)
 build:
@@ -50,9 +50,13 @@ vet:
 test: deps vet
 	$(GO) test -count=1 -timeout 30m ./...
 
+## cli: the flatguard CLI and its flatguard-dev helper (demo, invoke) into bin/
+cli:
+	$(GO) build -o bin/ ./cmd/flatguard ./cmd/flatguard-dev
+
 ## demo: the whole Lambda path on this machine
-demo:
-	$(GO) run ./cmd/flatguard demo
+demo: cli
+	bin/flatguard demo
 
 ## bench: benchmarks only
 bench:
@@ -89,8 +93,8 @@ deploy:
 	sam build && sam deploy --guided
 
 ## invoke: run the handler locally on a sample event (EVENT=events/....json)
-invoke:
-	$(GO) run ./cmd/flatguard invoke $(EVENT)
+invoke: cli
+	bin/flatguard invoke $(EVENT)
 
 ## clean: remove build output
 clean:

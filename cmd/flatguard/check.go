@@ -267,12 +267,3 @@ func (f *checkFlags) write(stdout io.Writer, rep *report.Report, path string, se
 	}
 	return os.WriteFile(dst, b.Bytes(), 0o644)
 }
-
-// decodeReport reads a JSON report.
-func decodeReport(r io.Reader) (*report.Report, error) {
-	var rep report.Report
-	if err := json.NewDecoder(r).Decode(&rep); err != nil {
-		return nil, fmt.Errorf("decode report: %v", err)
-	}
-	return &rep, nil
-}

@@ -1,9 +1,15 @@
-package main
+// Package demo runs the validate Lambda's whole path on one machine, with
+// no AWS account: a local S3 (versitygw) and SNS (goaws) from devstack, a
+// local image host, the real handler, and sample files from the corpus.
+// `flatguard demo` and `flatguard invoke` run it through the flatguard-dev
+// program, which keeps these heavy local servers out of the flatguard CLI.
+package demo
 
 import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,20 +59,10 @@ var demoUploads = []struct{ file, key string }{
 	{"demodata/health-fptcustom.txt", "feeds/health+vitamins 2019.txt"},
 }
 
-// runDemo is `flatguard demo`: the whole Lambda path on this machine.
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintln(stderr, "flatguard demo takes no arguments")
-		return exitError
-	}
-	if err := demo(ctx, stdout); err != nil {
-		fmt.Fprintf(stderr, "flatguard demo: %v\n", err)
-		return exitError
-	}
-	return exitPass
-}
-
-func demo(ctx context.Context, out io.Writer) error {
+// Run drops a passing and a failing file into a local upload bucket, runs
+// the real handler on their S3 events, and prints both reports and the
+// notifications the SNS subscriber received.
+func Run(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	fmt.Fprintln(out, "flatguard demo: the validate Lambda's path, all on 127.0.0.1")
@@ -173,12 +169,12 @@ func printReport(ctx context.Context, out io.Writer, s3c *s3.Client, key string)
 			status = aws.ToString(t.Value)
 		}
 	}
-	rep, err := decodeReport(obj.Body)
-	if err != nil {
-		return err
+	var rep report.Report
+	if err := json.NewDecoder(obj.Body).Decode(&rep); err != nil {
+		return fmt.Errorf("decode report %s: %v", rk, err)
 	}
 	fmt.Fprintf(out, "=== s3://%s/%s  tag %s=%s\n", demoBucket, rk, storage.StatusTag, status)
-	if err := report.WriteText(out, rep); err != nil {
+	if err := report.WriteText(out, &rep); err != nil {
 		return err
 	}
 	fmt.Fprintln(out)

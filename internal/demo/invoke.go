@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -20,24 +20,13 @@ import (
 	"github.com/flatguard/flatguard/internal/imagehost"
 )
 
-// runInvoke is `flatguard invoke EVENT.json`: build the Lambda bootstrap for
-// this machine, run it under the AWS Lambda runtime interface emulator
-// against a local S3 that holds the event's object (the demo's unified
-// template, its images on a local image host) and a local SNS, invoke it
-// with the event, and print the report and the notification.
-func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: flatguard invoke EVENT.json   (run from the flatguard source tree: it builds the function)")
-		return exitError
-	}
-	if err := invoke(ctx, args[0], stdout); err != nil {
-		fmt.Fprintf(stderr, "flatguard invoke: %v\n", err)
-		return exitError
-	}
-	return exitPass
-}
-
-func invoke(ctx context.Context, eventFile string, out io.Writer) error {
+// Invoke builds the Lambda bootstrap for this machine, runs it under the AWS
+// Lambda runtime interface emulator against a local S3 that holds the
+// event's object (the demo's unified template, its images on a local image
+// host) and a local SNS, invokes it with the S3 event in eventFile, and
+// prints the report and the notification. It must run inside the flatguard
+// source tree, since it builds ./functions/validate.
+func Invoke(ctx context.Context, eventFile string, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	raw, err := os.ReadFile(eventFile)
