@@ -300,3 +300,60 @@ func TestHandle_FptcustomWindows1252(t *testing.T) {
 		}
 	}
 }
+
+// The 2025 unified template, as Amazon's .xlsm workbook and as the
+// tab-delimited export another tool made of its first rows: every image
+// answers, so both pass, with a warning on each listing row that has no
+// main image.
+func TestHandle_UnifiedTemplate(t *testing.T) {
+	const main = "main_product_image_locator[marketplace_id=ATVPDKIKX0DER]#1.media_location"
+	cases := []struct {
+		name, file, key string
+		rows, cells     int
+		missing         []int
+	}{
+		{"Workbook", "amazon_unified_LAB_CHEMICAL_2025.1118_anonymized.xlsm", "feeds/LAB CHEMICAL.xlsm", 36, 28, []int{11, 13, 14, 15, 16, 17, 18, 19}},
+		{"TextExport", "amazon_unified_LAB_CHEMICAL_rows1-11.utf8.txt", "feeds/LAB CHEMICAL rows 1-11.txt", 5, 4, []int{11}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			version, handle := upload(t, tc.file, tc.key)
+			if err := handle(); err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			rep := storedReport(t, tc.key)
+			if rep.Status != report.StatusPass || rep.Format != "amazon-unified" || rep.Encoding != "utf-8" {
+				t.Errorf("status, format, encoding = %s, %s, %s; want pass, amazon-unified, utf-8", rep.Status, rep.Format, rep.Encoding)
+			}
+			var want []brief
+			for _, row := range tc.missing {
+				want = append(want, brief{Code: "missing_main_image", Severity: "warning", Row: row, Cell: fmt.Sprintf("IU%d", row), Column: main})
+			}
+			got := briefs(rep.Findings)
+			for i := range got {
+				got[i].SKU = "" // the file's SKU column holds titles; TestCheck_CorpusOffline pins them
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+			wantSummary := report.Summary{
+				Rows: tc.rows, ImageCells: tc.cells, UniqueURLs: tc.cells, OKURLs: tc.cells, Warnings: len(tc.missing),
+				ByCode: map[report.Code]int{"missing_main_image": len(tc.missing)},
+			}
+			if diff := cmp.Diff(wantSummary, rep.Summary); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+			if got := statusTag(t, tc.key, version); got != "pass" {
+				t.Errorf("tag = %q; want pass", got)
+			}
+			note := notesFor(t, tc.key, 1)[0]
+			name := tc.key[strings.LastIndex(tc.key, "/")+1:]
+			if want := fmt.Sprintf("[PASS] %s: %d image URLs ok", name, tc.cells); note.Subject != want {
+				t.Errorf("subject = %q; want %q", note.Subject, want)
+			}
+			if note.Attributes["status"] != "pass" || note.Attributes["format"] != "amazon-unified" || note.Attributes["versionId"] != version {
+				t.Errorf("attributes = %v; want status pass, format amazon-unified, versionId %s", note.Attributes, version)
+			}
+		})
+	}
+}
