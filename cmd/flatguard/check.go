@@ -12,6 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"golang.org/x/term"
 
 	"github.com/flatguard/flatguard/internal/handler"
 	"github.com/flatguard/flatguard/internal/probe"
@@ -38,7 +41,7 @@ func newCheckFlagSet(f *checkFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &f.cfg
-	fs.StringVar(&f.format, "format", "text", "output `format`: text or json")
+	fs.StringVar(&f.format, "format", "text", "output `format`: text, json or html")
 	fs.StringVar(&f.output, "output", "", "write the report to `PATH` (with several files: a directory) instead of stdout")
 	fs.BoolVar(&c.Offline, "offline", false, "send no request: only look at the URLs as written")
 	fs.BoolVar(&c.AllowLoopback, "allow-loopback", false, "let requests reach loopback addresses (local tests and the demo only)")
@@ -54,7 +57,7 @@ func newCheckFlagSet(f *checkFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&f.resolve, "resolve", "pin `HOST:PORT:ADDR` as curl does (repeatable)")
 	fs.StringVar(&f.caFile, "ca-file", "", "trust the CA certificates in `PEM` instead of the system roots")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: flatguard check [flags] FILE|DIR...\n\nChecks every image URL of each flat file. Flags:\n")
+		fmt.Fprint(stderr, checkHelp)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -92,8 +95,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "flatguard check: name at least one file or folder")
 		return exitError
 	}
-	if f.format != "text" && f.format != "json" {
-		fmt.Fprintf(stderr, "flatguard check: --format %q: want text or json\n", f.format)
+	if f.format != "text" && f.format != "json" && f.format != "html" {
+		fmt.Fprintf(stderr, "flatguard check: --format %q: want text, json or html\n", f.format)
 		return exitError
 	}
 	opts, err := f.probeOptions()
@@ -106,12 +109,16 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "flatguard check: %v\n", err)
 		return exitError
 	}
+	if f.format == "html" && len(files) > 1 && f.output == "" {
+		fmt.Fprintln(stderr, "flatguard check: --format html with several files needs --output DIR (one page per file)")
+		return exitError
+	}
 	p := validate.New(f.cfg, opts...)
 	defer p.Close()
 
 	code := exitPass
 	for _, path := range files {
-		rep, err := checkFile(ctx, p, path)
+		rep, err := checkFile(ctx, p, path, progressLine(stderr, filepath.Base(path)))
 		if err != nil {
 			fmt.Fprintf(stderr, "flatguard check: %s: %v\n", path, err)
 			code = exitError
@@ -213,7 +220,7 @@ func isFlatFile(name string) bool {
 }
 
 // checkFile runs the pipeline on one local file.
-func checkFile(ctx context.Context, p *validate.Pipeline, path string) (*report.Report, error) {
+func checkFile(ctx context.Context, p *validate.Pipeline, path string, progress func(int, int)) (*report.Report, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -224,9 +231,10 @@ func checkFile(ctx context.Context, p *validate.Pipeline, path string) (*report.
 		return nil, err
 	}
 	return p.Run(ctx, validate.Input{
-		Source: report.Source{Path: path, Size: st.Size()},
-		Name:   path,
-		Body:   f,
+		Source:   report.Source{Path: path, Size: st.Size()},
+		Name:     path,
+		Body:     f,
+		Progress: progress,
 	})
 }
 
@@ -234,6 +242,10 @@ func checkFile(ctx context.Context, p *validate.Pipeline, path string) (*report.
 func (f *checkFlags) write(stdout io.Writer, rep *report.Report, path string, several bool) error {
 	var b bytes.Buffer
 	switch {
+	case f.format == "html":
+		if err := report.WriteHTML(&b, rep, rep.Passed); err != nil {
+			return err
+		}
 	case f.format == "json" && several && f.output == "":
 		if err := json.NewEncoder(&b).Encode(rep); err != nil {
 			return err
@@ -260,10 +272,59 @@ func (f *checkFlags) write(stdout io.Writer, rep *report.Report, path string, se
 			return err
 		}
 		ext := ".report.txt"
-		if f.format == "json" {
+		switch f.format {
+		case "json":
 			ext = handler.JSONSuffix
+		case "html":
+			ext = handler.HTMLSuffix
 		}
 		dst = filepath.Join(f.output, filepath.Base(path)+ext)
 	}
 	return os.WriteFile(dst, b.Bytes(), 0o644)
 }
+
+// progressLine draws a progress bar on stderr while URLs are checked, when
+// stderr is a terminal; piped or redirected output gets none.
+func progressLine(stderr io.Writer, name string) func(checked, total int) {
+	f, ok := stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	var last time.Time
+	return func(checked, total int) {
+		if checked < total && time.Since(last) < 100*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		const width = 30
+		done := width * checked / max(total, 1)
+		fmt.Fprintf(f, "\r\033[K%s [%s%s] %d/%d URLs", name, strings.Repeat("#", done), strings.Repeat(".", width-done), checked, total)
+		if checked == total {
+			fmt.Fprint(f, "\r\033[K")
+		}
+	}
+}
+
+const checkHelp = `Usage: flatguard check [flags] FILE|DIR...
+
+Checks every image URL in each flat file the way the marketplace's image
+fetcher will: one anonymous GET per distinct URL, redirects followed, the
+first bytes read to make sure they are an image of a usable size. Temporary
+links (pre-signed S3, CloudFront, GCS, Azure SAS) and share pages fail even
+when they answer today: the marketplace fetches later. A folder checks every
+.txt, .tsv, .csv, .xlsx and .xlsm file in it.
+
+Examples:
+  flatguard check feed.txt                       verdict and findings, grouped by code
+  flatguard check --offline feeds/               no requests: temporary and malformed links only
+  flatguard check --format json feed.xlsm > report.json
+  flatguard check --format html --output report.html feed.txt
+  flatguard check --deadline 2m --concurrency 32 big-feed.txt
+  flatguard check --resolve images.example.com:443:10.1.2.3 --ca-file staging-ca.pem --allow-private feed.txt
+
+Exit status: 0 every file passes, 1 any file fails, 2 a file could not be
+checked or the command line is wrong. Secrets in URLs (signatures, tokens,
+passwords) are always shown as REDACTED.
+
+Flags:
+`

@@ -87,6 +87,9 @@ type Input struct {
 	Name string
 	// Body streams the file.
 	Body io.Reader
+	// Progress, when set, is called after each URL check with the number
+	// checked so far and the number to check, one call at a time.
+	Progress func(checked, total int)
 	// CheckDeadline is when URL checks stop; URLs not checked by then get
 	// not_checked findings. Zero means the configured Deadline from the
 	// start of Run, or none.
@@ -118,6 +121,7 @@ func (p *Pipeline) Run(ctx context.Context, in Input) (*report.Report, error) {
 	}
 	body := &watchedReader{r: in.Body}
 	run := newRun(p, now)
+	run.progress = in.Progress
 
 	// Read the file: static findings go straight to the collector.
 	info, err := feed.Read(ctx, body, feed.Options{
@@ -220,6 +224,7 @@ type run struct {
 	imageCells int
 	missing    []missingMain
 	passed     []report.Thumbnail
+	progress   func(checked, total int)
 
 	// mu guards out while workers run.
 	mu  sync.Mutex
@@ -508,8 +513,12 @@ func (r *run) probe(ctx context.Context, deadline time.Time) {
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
+	checked := 0
 	r.p.checker.CheckAll(ctx, raws, func(i int, res probe.Result) {
 		r.urls[ids[i]].result = res
+		if checked++; r.progress != nil {
+			r.progress(checked, len(raws))
+		}
 	})
 	for _, c := range r.cells {
 		u := &r.urls[c.url]
