@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	flatguard-dev demo
+//	flatguard-dev demo [--html DIR]    (HTML reports into DIR, default demo-out)
 //	flatguard-dev invoke EVENT.json
 package main
 
@@ -31,9 +31,11 @@ func main() {
 func run(ctx context.Context, args []string) error {
 	switch {
 	case len(args) == 1 && args[0] == "demo":
-		return demo.Run(ctx, os.Stdout)
+		return demo.Run(ctx, os.Stdout, "demo-out")
+	case len(args) == 3 && args[0] == "demo" && args[1] == "--html":
+		return demo.Run(ctx, os.Stdout, args[2])
 	case len(args) == 2 && args[0] == "invoke":
 		return demo.Invoke(ctx, args[1], os.Stdout)
 	}
-	return fmt.Errorf("usage: flatguard-dev demo | flatguard-dev invoke EVENT.json")
+	return fmt.Errorf("usage: flatguard-dev demo [--html DIR] | flatguard-dev invoke EVENT.json")
 }

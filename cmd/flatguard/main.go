@@ -59,7 +59,7 @@ login walls and images that are not images.
 
 Usage:
   flatguard check [flags] FILE|DIR...   check local files (a folder: every flat file in it)
-  flatguard demo                        run the whole Lambda path on this machine
+  flatguard demo [--html DIR]           run the whole Lambda path on this machine (HTML reports into DIR, default demo-out)
   flatguard invoke EVENT.json           run the built Lambda under the runtime emulator on an S3 event
 
 Run 'flatguard check -h' for the flags.

@@ -14,6 +14,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -62,7 +64,9 @@ var demoUploads = []struct{ file, key string }{
 // Run drops a passing and a failing file into a local upload bucket, runs
 // the real handler on their S3 events, and prints both reports and the
 // notifications the SNS subscriber received.
-func Run(ctx context.Context, out io.Writer) error {
+// The HTML reports are copied from the bucket into htmlDir, so that they
+// can be opened in a browser after the demo ends; "" skips the copies.
+func Run(ctx context.Context, out io.Writer, htmlDir string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	fmt.Fprintln(out, "flatguard demo: the validate Lambda's path, all on 127.0.0.1")
@@ -129,6 +133,11 @@ func Run(ctx context.Context, out io.Writer) error {
 		if err := printReport(ctx, out, s3c, u.key); err != nil {
 			return err
 		}
+		if htmlDir != "" {
+			if err := saveHTML(ctx, out, s3c, u.key, htmlDir); err != nil {
+				return err
+			}
+		}
 	}
 
 	// 5. What the SNS subscriber received.
@@ -178,6 +187,29 @@ func printReport(ctx context.Context, out io.Writer, s3c *s3.Client, key string)
 		return err
 	}
 	fmt.Fprintln(out)
+	return nil
+}
+
+// saveHTML copies the HTML report of key from the bucket into dir.
+func saveHTML(ctx context.Context, out io.Writer, s3c *s3.Client, key, dir string) error {
+	rk := key + handler.HTMLSuffix
+	obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(demoBucket), Key: aws.String(rk)})
+	if err != nil {
+		return fmt.Errorf("read report %s: %w", rk, err)
+	}
+	defer obj.Body.Close()
+	page, err := io.ReadAll(obj.Body)
+	if err != nil {
+		return fmt.Errorf("read report %s: %v", rk, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, filepath.Base(rk))
+	if err := os.WriteFile(path, page, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  HTML report: %s (open it in a browser; its thumbnails point at the demo's image host, gone once the demo ends)\n\n", path)
 	return nil
 }
 

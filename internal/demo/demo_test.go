@@ -3,6 +3,8 @@ package demo
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,8 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	if err := Run(ctx, &out); err != nil {
+	dir := t.TempDir()
+	if err := Run(ctx, &out, dir); err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{
@@ -32,6 +35,13 @@ func TestRun(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "health+vitamins 2019.txt.report.html"))
+	if err != nil {
+		t.Fatalf("the failing file's HTML report was not saved: %v", err)
+	}
+	if !bytes.Contains(page, []byte(`data-status="fail"`)) || !bytes.Contains(page, []byte("EX-VITC-060")) {
+		t.Error("the saved HTML report lacks the verdict or the failing rows")
 	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", out.String())
