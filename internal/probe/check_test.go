@@ -343,7 +343,7 @@ func TestCheck_Redirects(t *testing.T) {
 			url:    base + "/private.png",
 			want: Result{FinalStatus: 200, Redirects: hops("/private.png"), Problems: []Problem{{
 				Code:    report.CodeNotImage,
-				Message: "the answer is not an image but text/html; charset=utf-8 content",
+				Message: "the answer is a web page, not an image (a login wall or a share page, say)",
 				Detail: map[string]any{
 					"contentType": "text/html", "sniffed": "text/html; charset=utf-8",
 					"redirects": hops("/private.png"),

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
@@ -180,6 +181,9 @@ var botWallNames = map[string]string{"cloudflare": "Cloudflare"}
 func notImageProblem(ans answer, hops []Hop) Problem {
 	sniffed := ans.sniffed
 	msg := fmt.Sprintf("the answer is not an image but %s content", sniffed)
+	if strings.HasPrefix(sniffed, "text/html") {
+		msg = "the answer is a web page, not an image (a login wall or a share page, say)"
+	}
 	if sniffed == "" {
 		sniffed = "empty"
 		msg = "the answer is empty, not an image"

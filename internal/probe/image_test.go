@@ -261,7 +261,7 @@ func TestCheck_Images(t *testing.T) {
 			name: "HTMLClaimingJPEG", ct: "image/jpeg", data: []byte(loginPage),
 			want: Result{FinalStatus: 206, Problems: []Problem{{
 				Code:    report.CodeNotImage,
-				Message: "the answer is not an image but text/html; charset=utf-8 content",
+				Message: "the answer is a web page, not an image (a login wall or a share page, say)",
 				Detail:  map[string]any{"contentType": "image/jpeg", "sniffed": "text/html; charset=utf-8"},
 			}}},
 		},
