@@ -212,6 +212,13 @@ func BenchmarkCLIOffline100MB(b *testing.B) {
 	b.ReportMetric(float64(rss100)/1024, "rss100-MiB")
 	b.ReportMetric(float64(run10.rssKiB)/1024, "rss10-MiB")
 	b.ReportMetric(perURL, "B/url")
+	// The targets: within 3x of cut on the same file, under 100 MB.
+	if ratio := cliWall.Seconds() / cutWall.Seconds(); ratio > 3 {
+		b.Errorf("flatguard check --offline took %.2fx as long as cut -f5-14; want at most 3x", ratio)
+	}
+	if rss100 >= 100*1024 {
+		b.Errorf("peak RSS on the 100 MB file %d KiB; want under 100 MB", rss100)
+	}
 	b.ReportMetric(float64(rep100.Summary.Rows), "rows")
 	b.ReportMetric(float64(urls100), "urls")
 }
