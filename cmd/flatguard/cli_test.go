@@ -3,80 +3,49 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"image"
-	"image/jpeg"
-	"io"
-	"log"
-	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flatguard/flatguard/internal/imagehost"
 	"github.com/flatguard/flatguard/internal/report"
 )
 
-// imageHost is a TLS image host on 127.0.0.1 with a certificate for
-// images.example.com from a test CA. It serves a 1200x1200 JPEG under
-// /ok/, 404 under /missing/, never answers under /slow/, and counts the
-// requests per path.
+// imageHost is the local image host (internal/imagehost) answering for
+// images.example.com over TLS from its own test CA. It serves a 1200x1200
+// JPEG under /ok/, 404 under /missing/, never answers under /slow/, and
+// counts the requests per path.
 type imageHost struct {
-	srv    *httptest.Server
+	host   *imagehost.Host
 	port   string
 	caFile string
-	mu     sync.Mutex
-	hits   map[string]int
 }
 
 func newImageHost(t *testing.T) *imageHost {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 1200, 1200)), nil); err != nil {
-		t.Fatalf("encode jpeg: %v", err)
+	host, err := imagehost.Start("images.example.com")
+	if err != nil {
+		t.Fatal(err)
 	}
-	img := buf.Bytes()
-	h := &imageHost{hits: make(map[string]int)}
-	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.mu.Lock()
-		h.hits[r.URL.Path]++
-		h.mu.Unlock()
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/ok/"):
-			w.Header().Set("Content-Type", "image/jpeg")
-			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img))
-		case strings.HasPrefix(r.URL.Path, "/slow/"):
-			select {
-			case <-r.Context().Done():
-			case <-time.After(30 * time.Second): // a safety net; the client gives up first
-			}
-		default:
-			http.NotFound(w, r)
+	t.Cleanup(host.Close)
+	host.Mux.Handle("/missing/", http.NotFoundHandler())
+	host.Mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second): // a safety net; the client gives up first
 		}
-	}))
-	h.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
-	cert, caPEM := testCertificate(t, "images.example.com")
-	h.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	h.srv.StartTLS()
-	t.Cleanup(h.srv.Close)
-	_, h.port, _ = net.SplitHostPort(h.srv.Listener.Addr().String())
-	h.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(h.caFile, caPEM, 0o644); err != nil {
+	})
+	h := &imageHost{host: host, caFile: filepath.Join(t.TempDir(), "ca.pem")}
+	_, h.port, _ = net.SplitHostPort(host.HTTPSAddr())
+	if err := os.WriteFile(h.caFile, host.CAPEM(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -93,64 +62,21 @@ func (h *imageHost) resolve() string {
 	return "images.example.com:" + h.port + ":127.0.0.1"
 }
 
+// Hits counts the requests the host served, by path.
 func (h *imageHost) Hits() map[string]int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	m := make(map[string]int, len(h.hits))
-	for k, v := range h.hits {
-		m[k] = v
+	m := map[string]int{}
+	for _, r := range h.host.Requests() {
+		// "GET images.example.com:PORT/path?query"
+		target := r[strings.IndexByte(r, ' ')+1:]
+		path := target[strings.IndexByte(target, '/'):]
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		m[path]++
 	}
 	return m
 }
 
-// testCertificate makes a CA and a leaf for names signed by it; it returns
-// the leaf and the CA certificate as PEM.
-func testCertificate(t *testing.T, names ...string) (tls.Certificate, []byte) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "flatguard CLI test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caPEM
-}
-
-// writeFeed writes a Google Merchant Center TSV with one row per URL: id
-// "sku-N", the URL in column C (image_link). Row N+1 holds urls[N-1].
 func writeFeed(t *testing.T, dir, name string, urls ...string) string {
 	t.Helper()
 	var b strings.Builder
@@ -270,7 +196,7 @@ func TestCLI_ExitCodes(t *testing.T) {
 		{"NotAFlatFile", append(netFlags, "--offline", binary), exitError, ""},
 		{"BadFlag", []string{"--bogus", pass}, exitError, "flag provided but not defined: -bogus\n"},
 		{"BadResolve", []string{"--resolve", "images.example.com", pass}, exitError, "flatguard check: --resolve \"images.example.com\": want HOST:PORT:ADDR\n"},
-		{"BadFormat", []string{"--format", "yaml", pass}, exitError, "flatguard check: --format \"yaml\": want text or json\n"},
+		{"BadFormat", []string{"--format", "yaml", pass}, exitError, "flatguard check: --format \"yaml\": want text, json or html\n"},
 		{"NoFiles", netFlags, exitError, "flatguard check: name at least one file or folder\n"},
 	}
 	for _, tc := range cases {
