@@ -5,14 +5,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flatguard/flatguard/internal/feed"
+	"github.com/flatguard/flatguard/internal/probe"
 )
 
-// Defaults of the settings in CONTRACT.md.
+// Defaults of the settings in CONTRACT.md. The HTTP ones are the checker's.
 const (
-	DefaultConcurrency    = 128
-	DefaultPerHost        = 16
-	DefaultRequestTimeout = 15 * time.Second
-	DefaultMaxFileBytes   = 512 << 20
+	DefaultConcurrency    = probe.DefaultConcurrency
+	DefaultPerHost        = probe.DefaultPerHost
+	DefaultRequestTimeout = probe.DefaultTimeout
+	DefaultMaxFileBytes   = feed.DefaultMaxFileBytes
 	DefaultMaxFindings    = 10000
 	// DefaultLambdaReserve is what the Lambda keeps back from its invocation
 	// deadline to write the report and notify.
