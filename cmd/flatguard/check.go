@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/flatguard/flatguard/internal/feed"
 	"github.com/flatguard/flatguard/internal/handler"
 	"github.com/flatguard/flatguard/internal/probe"
 	"github.com/flatguard/flatguard/internal/report"
@@ -48,7 +50,7 @@ func newCheckFlagSet(f *checkFlags, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.AllowPrivate, "allow-private", false, "let requests reach private (RFC 1918, CGNAT, unique-local) addresses")
 	fs.IntVar(&c.Concurrency, "concurrency", validate.DefaultConcurrency, "requests in flight across all hosts")
 	fs.IntVar(&c.PerHost, "per-host", validate.DefaultPerHost, "requests in flight to one host")
-	fs.DurationVar(&c.RequestTimeout, "timeout", validate.DefaultRequestTimeout, "time for one URL, redirects included")
+	fs.DurationVar(&c.RequestTimeout, "timeout", validate.DefaultRequestTimeout, "time for one request to a URL, redirects included (a transient failure is tried up to 3 times)")
 	fs.DurationVar(&c.Deadline, "deadline", 0, "time budget for all URL checks; URLs left are reported not_checked (0: none)")
 	fs.StringVar(&c.UserAgent, "user-agent", validate.DefaultUserAgent(), "User-Agent header sent on every request")
 	fs.Int64Var(&c.MaxFileBytes, "max-file-bytes", validate.DefaultMaxFileBytes, "larger files are refused with file_too_large")
@@ -93,6 +95,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "flatguard check: name at least one file or folder")
+		return exitError
+	}
+	if err := f.validate(); err != nil {
+		fmt.Fprintf(stderr, "flatguard check: %v\n", err)
 		return exitError
 	}
 	if f.format != "text" && f.format != "json" && f.format != "html" {
@@ -144,6 +150,32 @@ func statusCode(s report.Status) int {
 	return exitError
 }
 
+// validate refuses settings that cannot mean anything, rather than quietly
+// falling back to a default.
+func (f *checkFlags) validate() error {
+	c := f.cfg
+	switch {
+	case c.Concurrency < 1:
+		return fmt.Errorf("--concurrency %d: want 1 or more", c.Concurrency)
+	case c.PerHost < 1:
+		return fmt.Errorf("--per-host %d: want 1 or more", c.PerHost)
+	case c.RequestTimeout <= 0:
+		return fmt.Errorf("--timeout %s: want a positive duration such as 15s", c.RequestTimeout)
+	case c.Deadline < 0:
+		return fmt.Errorf("--deadline %s: want a positive duration, or 0 for none", c.Deadline)
+	case c.MaxFileBytes < 1:
+		return fmt.Errorf("--max-file-bytes %d: want 1 or more", c.MaxFileBytes)
+	case c.MaxFindings < 1:
+		return fmt.Errorf("--max-findings %d: want 1 or more", c.MaxFindings)
+	}
+	if c.Encoding != "" {
+		if err := feed.CheckEncoding(c.Encoding); err != nil {
+			return fmt.Errorf("--encoding %q: want one of utf-8, utf-8-bom, utf-16le, utf-16be, windows-1252, shift_jis, gbk, macintosh", c.Encoding)
+		}
+	}
+	return nil
+}
+
 // probeOptions turns --resolve and --ca-file into checker settings.
 func (f *checkFlags) probeOptions() ([]validate.Option, error) {
 	pins := map[string]string{}
@@ -155,6 +187,9 @@ func (f *checkFlags) probeOptions() ([]validate.Option, error) {
 		hostPort, addr := r[:i], strings.Trim(r[i+1:], "[]")
 		if j := strings.LastIndex(hostPort, ":"); j <= 0 {
 			return nil, fmt.Errorf("--resolve %q: want HOST:PORT:ADDR", r)
+		}
+		if _, err := netip.ParseAddr(addr); err != nil {
+			return nil, fmt.Errorf("--resolve %q: %q is not an IP address", r, addr)
 		}
 		pins[strings.ToLower(hostPort)] = addr
 	}

@@ -223,7 +223,7 @@ func TestCLI_NotAFlatFileReport(t *testing.T) {
 	if rep.Status != report.StatusError {
 		t.Errorf("report status = %q; want error", rep.Status)
 	}
-	want := &report.FileError{Code: report.ErrUnsupportedFile, Message: "feed: unsupported_file: binary data, not a text flat file"}
+	want := &report.FileError{Code: report.ErrUnsupportedFile, Message: "binary data, not a text flat file"}
 	if diff := cmp.Diff(want, rep.Error); diff != "" {
 		t.Errorf("report error mismatch (-want +got):\n%s", diff)
 	}
@@ -398,5 +398,32 @@ func TestCLI_TextFormat(t *testing.T) {
 	}
 	if !found || strings.Contains(stdout, "abc123") || strings.Contains(stdout, "AKIAX") {
 		t.Errorf("text report = %q; want a presigned_url line and no secret", stdout)
+	}
+}
+
+// Settings that cannot mean anything are refused before any file is read.
+func TestCLI_BadSettings(t *testing.T) {
+	feedFile := writeFeed(t, t.TempDir(), "feed.txt", "https://images.example.com/ok/a.jpg")
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"NegativeTimeout", []string{"--timeout", "-1s"}, "flatguard check: --timeout -1s: want a positive duration such as 15s\n"},
+		{"NegativeDeadline", []string{"--deadline", "-5s"}, "flatguard check: --deadline -5s: want a positive duration, or 0 for none\n"},
+		{"ZeroConcurrency", []string{"--concurrency", "0"}, "flatguard check: --concurrency 0: want 1 or more\n"},
+		{"NegativePerHost", []string{"--per-host", "-3"}, "flatguard check: --per-host -3: want 1 or more\n"},
+		{"ZeroFindings", []string{"--max-findings", "0"}, "flatguard check: --max-findings 0: want 1 or more\n"},
+		{"NegativeFileBytes", []string{"--max-file-bytes", "-1"}, "flatguard check: --max-file-bytes -1: want 1 or more\n"},
+		{"UnknownEncoding", []string{"--encoding", "utf16"}, `flatguard check: --encoding "utf16": want one of utf-8, utf-8-bom, utf-16le, utf-16be, windows-1252, shift_jis, gbk, macintosh` + "\n"},
+		{"ResolveNotIP", []string{"--resolve", "a.invalid:443:notanip"}, `flatguard check: --resolve "a.invalid:443:notanip": "notanip" is not an IP address` + "\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, append(append([]string{"check", "--offline"}, tc.args...), feedFile)...)
+			if code != exitError || stderr != tc.want || stdout != "" {
+				t.Errorf("flatguard check %v = exit %d, stdout %q, stderr %q; want exit 2, no stdout, stderr %q", tc.args, code, stdout, stderr, tc.want)
+			}
+		})
 	}
 }

@@ -56,12 +56,16 @@ func TestProgressLine_Terminal(t *testing.T) {
 	}
 	progress(1, 4)
 	progress(4, 4)
+	// The terminal hands the writes over in pieces: read until the last one.
+	var got string
 	buf := make([]byte, 4096)
-	n, err := master.Read(buf)
-	if err != nil {
-		t.Fatal(err)
+	for !strings.Contains(got, "4/4 URLs\r\033[K") {
+		n, err := master.Read(buf)
+		if err != nil {
+			t.Fatalf("read terminal after %q: %v", got, err)
+		}
+		got += string(buf[:n])
 	}
-	got := string(buf[:n])
 	for _, want := range []string{"feed.txt [#######.......................] 1/4 URLs", "feed.txt [##############################] 4/4 URLs", "\r\033[K"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("terminal shows %q; want it to hold %q", got, want)

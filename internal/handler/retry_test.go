@@ -83,7 +83,7 @@ func TestHandle_ResumesAfterCrashBeforePublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	note := notesFor(t, key, 1)[0]
-	if want := "[PASS] feed.txt: 1 image URLs ok"; note.Subject != want {
+	if want := "[PASS] feed.txt: 1 image URL ok"; note.Subject != want {
 		t.Errorf("subject = %q; want %q", note.Subject, want)
 	}
 }

@@ -56,13 +56,15 @@
 // [Redact] and [RedactText] replace secret values with REDACTED and keep
 // every other byte. A parameter is secret when its name (percent-decoded,
 // any case) is one of sig, key, auth, policy, rlkey, key-pair-id,
-// awsaccesskeyid, googleaccessid, authorization, passwd or pwd, or holds
-// token, secret, password, signature, credential, apikey, api_key, api-key
-// or accesskey: this covers X-Amz-Signature, X-Amz-Security-Token,
-// X-Amz-Credential, X-Goog-Signature, X-Goog-Credential, Signature,
-// access_token, api_key and client_secret. Userinfo in an authority is
-// secret too. Redaction reaches into the fragment (#access_token=...) and
-// into URLs nested as parameter values, encoded or not.
+// awsaccesskeyid, googleaccessid, authorization, passwd, pwd or sid, or
+// holds token, secret, password, signature, session, credential, apikey,
+// api_key, api-key or accesskey: this covers X-Amz-Signature,
+// X-Amz-Security-Token, X-Amz-Credential, X-Goog-Signature,
+// X-Goog-Credential, Signature, access_token, api_key, client_secret and
+// sessionid. Userinfo in an authority is secret too. Redaction reaches into
+// the fragment (#access_token=...), into path parameters
+// (;jsessionid=...) and into URLs nested as parameter values, encoded or
+// not.
 //
 // # Speed
 //

@@ -46,7 +46,48 @@ func Redact(rawURL string) string {
 	}
 	r := redactor{s: rawURL}
 	r.scan(r.userinfo())
-	return r.result()
+	return redactPathParams(r.result())
+}
+
+// redactPathParams redacts the values of secret path parameters, the
+// ";jsessionid=..." kind that Java servers put into the path, up to the
+// next '/', ';', '?' or '#'.
+func redactPathParams(s string) string {
+	end := len(s)
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		end = i
+	}
+	var b strings.Builder
+	last := 0
+	for i := strings.IndexByte(s[:end], ';'); i >= 0 && i < end; {
+		nameEnd := i + 1
+		for nameEnd < end && s[nameEnd] != '=' && s[nameEnd] != ';' && s[nameEnd] != '/' {
+			nameEnd++
+		}
+		next := nameEnd
+		if nameEnd < end && s[nameEnd] == '=' && isSecretName(s[i+1:nameEnd], 1) {
+			valEnd := nameEnd + 1
+			for valEnd < end && s[valEnd] != '/' && s[valEnd] != ';' {
+				valEnd++
+			}
+			if valEnd > nameEnd+1 && s[nameEnd+1:valEnd] != redacted {
+				b.WriteString(s[last : nameEnd+1])
+				b.WriteString(redacted)
+				last = valEnd
+			}
+			next = valEnd
+		}
+		j := strings.IndexByte(s[next:end], ';')
+		if j < 0 {
+			break
+		}
+		i = next + j
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // RedactText redacts every http(s) URL found inside free text (error
@@ -184,7 +225,7 @@ func urlEnd(s string, start, from int) int {
 // secret can be found.
 func mayHoldSecret(s string) bool {
 	return strings.IndexByte(s, '?') >= 0 || strings.IndexByte(s, '#') >= 0 ||
-		strings.IndexByte(s, '@') >= 0
+		strings.IndexByte(s, '@') >= 0 || strings.IndexByte(s, ';') >= 0
 }
 
 // redactor finds the secrets of one URL and builds the redacted copy
@@ -471,7 +512,8 @@ func isSecretName(raw string, times int) bool {
 
 // secretName reports whether a lowercased, decoded parameter name is
 // secret: one of the exact names below, or any name holding token, secret,
-// password, signature, credential, apikey, api_key, api-key or accesskey.
+// password, signature, session, credential, apikey, api_key, api-key or
+// accesskey.
 func secretName(name []byte) bool {
 	// The longest exact name has 14 bytes; the guard also keeps the
 	// conversion below on the stack.
@@ -482,7 +524,7 @@ func secretName(name []byte) bool {
 	if len(exact) <= 14 {
 		switch string(exact) {
 		case "sig", "key", "auth", "policy", "rlkey", "key-pair-id", "awsaccesskeyid",
-			"googleaccessid", "authorization", "passwd", "pwd":
+			"googleaccessid", "authorization", "passwd", "pwd", "sid":
 			return true
 		}
 	}
@@ -496,7 +538,7 @@ func secretName(name []byte) bool {
 				return true
 			}
 		case 's':
-			if hasPrefix(rest, "secret") || hasPrefix(rest, "signature") {
+			if hasPrefix(rest, "secret") || hasPrefix(rest, "signature") || hasPrefix(rest, "session") {
 				return true
 			}
 		case 'p':

@@ -21,6 +21,13 @@ func TestRedact(t *testing.T) {
 		{"CorpusFptSigV2", corpusFptSigV2, "https://example-bucket.s3.amazonaws.com/EX-VITC-240.jpg?AWSAccessKeyId=REDACTED&Expires=1704450900&Signature=REDACTED"},
 		{"CorpusOfferSigV4", corpusOfferSigV4, "https://example-bucket.s3.amazonaws.com/offers/EX-USED-0002.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&X-Amz-Date=20240105T101500Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host&X-Amz-Signature=REDACTED"},
 
+		// Session identifiers, in the query and as path parameters.
+		{"SessionIDQuery", "https://shop.example.com/img/a.jpg?sessionid=SECRETo&w=540", "https://shop.example.com/img/a.jpg?sessionid=REDACTED&w=540"},
+		{"SidQuery", "https://shop.example.com/a.jpg?sid=abc123", "https://shop.example.com/a.jpg?sid=REDACTED"},
+		{"JSessionIDPath", "https://shop.example.com/img/a.jpg;jsessionid=SECRETSESSj?w=540", "https://shop.example.com/img/a.jpg;jsessionid=REDACTED?w=540"},
+		{"JSessionIDPathEnd", "https://shop.example.com/img;JSESSIONID=abc/a.jpg", "https://shop.example.com/img;JSESSIONID=REDACTED/a.jpg"},
+		{"HarmlessPathParam", "https://shop.example.com/img/a.jpg;v=2", "https://shop.example.com/img/a.jpg;v=2"},
+
 		// Each scheme's secrets.
 		{"SigV4SessionToken", "https://b.s3.amazonaws.com/k.png?X-Amz-Security-Token=IQoJb3JpZ2luX2Vj%2F%2B%3D&X-Amz-Date=20250601T120000Z&X-Amz-Signature=ff00", "https://b.s3.amazonaws.com/k.png?X-Amz-Security-Token=REDACTED&X-Amz-Date=20250601T120000Z&X-Amz-Signature=REDACTED"},
 		{"CloudFrontPolicy", "https://d1.cloudfront.net/a.jpg?Policy=eyJTdGF0ZW1l-_~&Signature=abc~def&Key-Pair-Id=K2JCJMDEHXQW5F", "https://d1.cloudfront.net/a.jpg?Policy=REDACTED&Signature=REDACTED&Key-Pair-Id=REDACTED"},

@@ -45,7 +45,7 @@ func Subject(r *Report) string {
 	case StatusFail:
 		tail = ": " + failCount(r)
 	default:
-		tail = fmt.Sprintf(": %d image URLs ok", r.Summary.UniqueURLs)
+		tail = fmt.Sprintf(": %s ok", nouns(r.Summary.UniqueURLs, "image URL"))
 	}
 	head := "[" + strings.ToUpper(Clean(string(r.Status))) + "] "
 	room := maxSubject - len(head) - len(tail)
@@ -116,7 +116,7 @@ func writeFindings(b *strings.Builder, r *Report) {
 	fmt.Fprintf(b, "Format:  %s (%s), %d rows\n", Clean(r.Format), Clean(r.Encoding), s.Rows)
 	fmt.Fprintf(b, "URLs:    %d distinct in %d image cells\n", s.UniqueURLs, s.ImageCells)
 	fmt.Fprintf(b, "         %d ok, %d failed, %d not checked\n", s.OKURLs, s.FailedURLs, s.NotChecked)
-	fmt.Fprintf(b, "Found:   %d errors, %d warnings\n", s.Errors, s.Warnings)
+	fmt.Fprintf(b, "Found:   %s, %s\n", nouns(s.Errors, "error"), nouns(s.Warnings, "warning"))
 	for _, g := range Groups(r) {
 		fmt.Fprintf(b, "\n%s %s: %d\n", strings.ToUpper(string(g.Severity)), Clean(string(g.Code)), g.Count)
 		wrap(b, "  Fix: ", Fix(g.Code))

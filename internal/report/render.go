@@ -139,34 +139,41 @@ func headline(r *Report, name string) string {
 		return fmt.Sprintf("PASS: %s: no image URLs found", name)
 	}
 	if r.Mode == ModeOffline {
-		return fmt.Sprintf("PASS: %s: %d image URLs look permanent (offline: not fetched)", name, r.Summary.UniqueURLs)
+		return fmt.Sprintf("PASS: %s: %s permanent (offline: not fetched)", name, verb(r.Summary.UniqueURLs, "image URL", "looks", "look"))
 	}
-	return fmt.Sprintf("PASS: %s: %d image URLs answer with images", name, r.Summary.UniqueURLs)
+	return fmt.Sprintf("PASS: %s: %s with images", name, verb(r.Summary.UniqueURLs, "image URL", "answers", "answer"))
 }
 
 // failCount says how many URLs fail, such as "3 of 120 image URLs fail",
 // and how many the time budget left unchecked, which also fail the file.
+// Offline, where the summary files every URL under notChecked, it counts
+// the error findings instead: the summary counts them all, even when the
+// findings list is capped.
 func failCount(r *Report) string {
-	s := fmt.Sprintf("%d of %d image URLs fail", r.Summary.FailedURLs+failedOffline(r), r.Summary.UniqueURLs)
-	if r.Mode != ModeOffline && r.Summary.NotChecked > 0 {
+	if r.Mode == ModeOffline {
+		return fmt.Sprintf("%s in %s (offline: not fetched)", nouns(r.Summary.Errors, "error"), nouns(r.Summary.UniqueURLs, "image URL"))
+	}
+	s := fmt.Sprintf("%d of %d image URLs fail", r.Summary.FailedURLs, r.Summary.UniqueURLs)
+	if r.Summary.NotChecked > 0 {
 		s += fmt.Sprintf(", %d not checked", r.Summary.NotChecked)
 	}
 	return s
 }
 
-// failedOffline counts distinct failing URLs when nothing was fetched, where
-// the summary files every URL under notChecked.
-func failedOffline(r *Report) int {
-	if r.Mode != ModeOffline {
-		return 0
+// verb is nouns followed by the verb that agrees with the count.
+func verb(n int, noun, one, many string) string {
+	if n == 1 {
+		return nouns(n, noun) + " " + one
 	}
-	seen := map[string]bool{}
-	for _, f := range r.Findings {
-		if f.Severity == SeverityError && f.URL != "" {
-			seen[f.URL] = true
-		}
+	return nouns(n, noun) + " " + many
+}
+
+// nouns counts things in English: "1 image URL", "2 image URLs".
+func nouns(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
 	}
-	return len(seen)
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // WriteText writes the report for a person reading a terminal: verdict,
@@ -185,7 +192,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	s := r.Summary
 	fmt.Fprintf(&b, "  format %s, encoding %s, %d rows, %d image cells, %d distinct URLs\n", r.Format, r.Encoding, s.Rows, s.ImageCells, s.UniqueURLs)
-	fmt.Fprintf(&b, "  %d ok, %d failed, %d not checked; %d errors, %d warnings\n", s.OKURLs, s.FailedURLs, s.NotChecked, s.Errors, s.Warnings)
+	fmt.Fprintf(&b, "  %d ok, %d failed, %d not checked; %s, %s\n", s.OKURLs, s.FailedURLs, s.NotChecked, nouns(s.Errors, "error"), nouns(s.Warnings, "warning"))
 	for _, g := range Groups(r) {
 		fmt.Fprintf(&b, "\n%s %s (%d): %s\n", strings.ToUpper(string(g.Severity)), g.Code, g.Count, Fix(g.Code))
 		for _, f := range g.Findings {

@@ -272,13 +272,13 @@ func TestHeadline(t *testing.T) {
 		{"Fail", fail, "FAIL: Flat.File.Shoes.txt: 10 of 24 image URLs fail, 1 not checked"},
 		// Offline, every URL is notChecked; the failing ones are counted
 		// from the error findings: 11 URLs (not_checked included).
-		{"FailOffline", offline, "FAIL: Flat.File.Shoes.txt: 11 of 24 image URLs fail"},
+		{"FailOffline", offline, "FAIL: Flat.File.Shoes.txt: 11 errors in 24 image URLs (offline: not fetched)"},
 		{"Pass", pass, "PASS: shopify.csv: 120 image URLs answer with images"},
 		{"PassOffline", passOffline, "PASS: etsy.csv: 7 image URLs look permanent (offline: not fetched)"},
 		{"NoURLs", empty, "PASS: prices.txt: no image URLs found"},
 		{"Error", errorReport(), "ERROR: broken.csv could not be checked (malformed_file)"},
 		{"ErrorWithoutDetail", noErr, "ERROR: x.bin could not be checked (unreadable_file)"},
-		{"ControlCharacters", &Report{Status: StatusPass, Source: Source{Key: "in/a\r\nb\x1b[2J.txt"}, Summary: Summary{UniqueURLs: 1}}, "PASS: a  b [2J.txt: 1 image URLs answer with images"},
+		{"ControlCharacters", &Report{Status: StatusPass, Source: Source{Key: "in/a\r\nb\x1b[2J.txt"}, Summary: Summary{UniqueURLs: 1}}, "PASS: a  b [2J.txt: 1 image URL answers with images"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

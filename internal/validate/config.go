@@ -127,6 +127,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.UserAgent = strings.TrimSpace(getenv("USER_AGENT"))
 	c.Encoding = strings.TrimSpace(getenv("ENCODING"))
+	if c.Encoding != "" {
+		if err := feed.CheckEncoding(c.Encoding); err != nil {
+			return Config{}, fmt.Errorf("setting ENCODING=%q: %v", c.Encoding, err)
+		}
+	}
 	return c, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"hash/maphash"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,6 +116,7 @@ func (p *Pipeline) Run(ctx context.Context, in Input) (*report.Report, error) {
 		Format:        feed.FormatUnknown,
 		CheckedAt:     now.UTC().Truncate(time.Millisecond),
 		Findings:      []report.Finding{},
+		Summary:       report.Summary{ByCode: map[report.Code]int{}},
 	}
 	if p.checker == nil {
 		rep.Mode = report.ModeOffline
@@ -141,7 +143,9 @@ func (p *Pipeline) Run(ctx context.Context, in Input) (*report.Report, error) {
 			fe = &feed.FileError{Code: report.ErrUnreadableFile, Err: err}
 		}
 		rep.Status = report.StatusError
-		rep.Error = &report.FileError{Code: fe.Code, Message: presign.RedactText(fe.Error()), Row: fe.Row}
+		// The message is the cause alone: code and row have fields of their own.
+		msg := strings.TrimPrefix(fe.Err.Error(), "feed: ")
+		rep.Error = &report.FileError{Code: fe.Code, Message: presign.RedactText(msg), Row: fe.Row}
 		rep.DurationMs = time.Since(start).Milliseconds()
 		return rep, nil
 	}

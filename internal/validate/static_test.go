@@ -1,6 +1,9 @@
 package validate
 
 import (
+	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,5 +117,40 @@ func TestConfigFromEnv(t *testing.T) {
 		} else if want := "setting " + name; len(err.Error()) < len(want) || err.Error()[:len(want)] != want {
 			t.Errorf("ConfigFromEnv(%s=%q) error %q; want it to start %q", name, bad, err, want)
 		}
+	}
+}
+
+// An unreadable file still gets a complete report: the cause alone in the
+// message, an empty byCode object and an empty findings list.
+func TestRun_ErrorReportShape(t *testing.T) {
+	p := New(Config{Offline: true})
+	rep, err := p.Run(context.Background(), Input{Source: report.Source{Path: "empty.txt"}, Name: "empty.txt", Body: strings.NewReader("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := report.FileError{Code: report.ErrUnreadableFile, Message: "file is empty"}
+	if rep.Status != report.StatusError || rep.Error == nil || *rep.Error != want {
+		t.Fatalf("status %s, error %+v; want error, %+v", rep.Status, rep.Error, want)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`"byCode":{}`, `"findings":[]`} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("JSON report lacks %s: %s", s, b)
+		}
+	}
+}
+
+func TestConfigFromEnv_UnknownEncoding(t *testing.T) {
+	_, err := ConfigFromEnv(func(k string) string {
+		if k == "ENCODING" {
+			return "utf16"
+		}
+		return ""
+	})
+	if err == nil || !strings.HasPrefix(err.Error(), `setting ENCODING="utf16": `) {
+		t.Errorf("ConfigFromEnv(ENCODING=utf16) error = %v; want one naming the setting", err)
 	}
 }
