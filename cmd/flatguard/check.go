@@ -44,7 +44,7 @@ func newCheckFlagSet(f *checkFlags, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	c := &f.cfg
 	fs.StringVar(&f.format, "format", "text", "output `format`: text, json or html")
-	fs.StringVar(&f.output, "output", "", "write the report to `PATH` (with several files: a directory) instead of stdout")
+	fs.StringVar(&f.output, "output", "", "write the report to `PATH` instead of stdout; a folder (one report per file) when several files or a folder are checked, or PATH is a folder or ends in /")
 	fs.BoolVar(&c.Offline, "offline", false, "send no request: only look at the URLs as written")
 	fs.BoolVar(&c.AllowLoopback, "allow-loopback", false, "let requests reach loopback addresses (local tests and the demo only)")
 	fs.BoolVar(&c.AllowPrivate, "allow-private", false, "let requests reach private (RFC 1918, CGNAT, unique-local) addresses")
@@ -119,18 +119,23 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "flatguard check: --format html with several files needs --output DIR (one page per file)")
 		return exitError
 	}
+	dests, err := f.destinations(paths, files)
+	if err != nil {
+		fmt.Fprintf(stderr, "flatguard check: %v\n", err)
+		return exitError
+	}
 	p := validate.New(f.cfg, opts...)
 	defer p.Close()
 
 	code := exitPass
-	for _, path := range files {
+	for i, path := range files {
 		rep, err := checkFile(ctx, p, path, progressLine(stderr, filepath.Base(path)))
 		if err != nil {
 			fmt.Fprintf(stderr, "flatguard check: %s: %v\n", path, err)
 			code = exitError
 			continue
 		}
-		if err := f.write(stdout, rep, path, len(files) > 1); err != nil {
+		if err := f.write(stdout, rep, dests[i], len(files) > 1); err != nil {
 			fmt.Fprintf(stderr, "flatguard check: %v\n", err)
 			code = exitError
 			continue
@@ -273,15 +278,63 @@ func checkFile(ctx context.Context, p *validate.Pipeline, path string, progress 
 	})
 }
 
-// write renders one report where the flags say.
-func (f *checkFlags) write(stdout io.Writer, rep *report.Report, path string, several bool) error {
+// destinations says where each file's report goes: "" for stdout, or a
+// file. --output names a folder when several files are checked, when a
+// folder is checked (however many files it holds), when it is an existing
+// folder or ends in '/'; reports in a folder are named after their files,
+// with -2, -3 ... when two files share a name.
+func (f *checkFlags) destinations(paths, files []string) ([]string, error) {
+	dests := make([]string, len(files))
+	if f.output == "" {
+		return dests, nil
+	}
+	dir := len(files) > 1 || strings.HasSuffix(f.output, "/")
+	if st, err := os.Stat(f.output); err == nil && st.IsDir() {
+		dir = true
+	}
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			dir = true
+		}
+	}
+	if !dir {
+		if st, err := os.Stat(f.output); err == nil {
+			if in, err := os.Stat(files[0]); err == nil && os.SameFile(st, in) {
+				return nil, fmt.Errorf("--output %s is the file being checked", f.output)
+			}
+		}
+		dests[0] = f.output
+		return dests, nil
+	}
+	if err := os.MkdirAll(f.output, 0o755); err != nil {
+		return nil, err
+	}
+	ext := map[string]string{"json": handler.JSONSuffix, "html": handler.HTMLSuffix}[f.format]
+	if ext == "" {
+		ext = ".report.txt"
+	}
+	taken := map[string]bool{}
+	for i, file := range files {
+		name := filepath.Base(file)
+		for n := 2; taken[name]; n++ {
+			ext := filepath.Ext(filepath.Base(file))
+			name = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(filepath.Base(file), ext), n, ext)
+		}
+		taken[name] = true
+		dests[i] = filepath.Join(f.output, name+ext)
+	}
+	return dests, nil
+}
+
+// write renders one report to dst, or to stdout when dst is "".
+func (f *checkFlags) write(stdout io.Writer, rep *report.Report, dst string, several bool) error {
 	var b bytes.Buffer
 	switch {
 	case f.format == "html":
 		if err := report.WriteHTML(&b, rep, rep.Passed); err != nil {
 			return err
 		}
-	case f.format == "json" && several && f.output == "":
+	case f.format == "json" && several && dst == "":
 		if err := json.NewEncoder(&b).Encode(rep); err != nil {
 			return err
 		}
@@ -293,27 +346,13 @@ func (f *checkFlags) write(stdout io.Writer, rep *report.Report, path string, se
 		if err := report.WriteText(&b, rep); err != nil {
 			return err
 		}
-		if several && f.output == "" {
+		if several && dst == "" {
 			b.WriteString("\n")
 		}
 	}
-	if f.output == "" {
+	if dst == "" {
 		_, err := stdout.Write(b.Bytes())
 		return err
-	}
-	dst := f.output
-	if several {
-		if err := os.MkdirAll(f.output, 0o755); err != nil {
-			return err
-		}
-		ext := ".report.txt"
-		switch f.format {
-		case "json":
-			ext = handler.JSONSuffix
-		case "html":
-			ext = handler.HTMLSuffix
-		}
-		dst = filepath.Join(f.output, filepath.Base(path)+ext)
 	}
 	return os.WriteFile(dst, b.Bytes(), 0o644)
 }

@@ -427,3 +427,50 @@ func TestCLI_BadSettings(t *testing.T) {
 		})
 	}
 }
+
+// Where --output puts reports: never two reports in one file, never over
+// the input, the same layout whatever a folder holds.
+func TestCLI_OutputPlaces(t *testing.T) {
+	dir := t.TempDir()
+	for _, sub := range []string{"a", "b"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := writeFeed(t, filepath.Join(dir, "a"), "feed.txt", "https://images.example.com/ok/a.jpg")
+	b := writeFeed(t, filepath.Join(dir, "b"), "feed.txt", "https://images.example.com/ok/b.jpg")
+
+	out := filepath.Join(dir, "same-name")
+	if code, _, stderr := runCLI(t, "check", "--offline", "--format", "json", "--output", out, a, b); code != exitPass {
+		t.Fatalf("exit %d (%s); want 0", code, stderr)
+	}
+	for _, name := range []string{"feed.txt.report.json", "feed-2.txt.report.json"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("report %s: %v", name, err)
+		}
+	}
+
+	existing := filepath.Join(dir, "existing")
+	if err := os.Mkdir(existing, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "check", "--offline", "--output", existing, a); code != exitPass {
+		t.Fatalf("exit %d (%s); want 0", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(existing, "feed.txt.report.txt")); err != nil {
+		t.Errorf("one file into an existing folder: %v", err)
+	}
+
+	folderOut := filepath.Join(dir, "from-folder")
+	if code, _, stderr := runCLI(t, "check", "--offline", "--output", folderOut, filepath.Join(dir, "a")); code != exitPass {
+		t.Fatalf("exit %d (%s); want 0", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(folderOut, "feed.txt.report.txt")); err != nil {
+		t.Errorf("a folder holding one file: %v", err)
+	}
+
+	code, _, stderr := runCLI(t, "check", "--offline", "--output", a, a)
+	if want := "flatguard check: --output " + a + " is the file being checked\n"; code != exitError || stderr != want {
+		t.Errorf("--output onto the input: exit %d, stderr %q; want 2, %q", code, stderr, want)
+	}
+}
