@@ -142,6 +142,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		code = max(code, statusCode(rep.Status))
 	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "flatguard check: interrupted: the URLs not checked yet are reported as not_checked")
+		return exitError
+	}
 	return code
 }
 

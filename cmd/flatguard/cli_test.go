@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -472,5 +473,25 @@ func TestCLI_OutputPlaces(t *testing.T) {
 	code, _, stderr := runCLI(t, "check", "--offline", "--output", a, a)
 	if want := "flatguard check: --output " + a + " is the file being checked\n"; code != exitError || stderr != want {
 		t.Errorf("--output onto the input: exit %d, stderr %q; want 2, %q", code, stderr, want)
+	}
+}
+
+// Ctrl-C still prints the report, says the run was cut short and exits 2.
+func TestCLI_Interrupted(t *testing.T) {
+	host := newImageHost(t)
+	feedFile := writeFeed(t, t.TempDir(), "feed.txt", host.url("/slow/a.jpg"))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"check", "--allow-loopback", "--format", "json", "--resolve", host.resolve(), "--ca-file", host.caFile, feedFile}, &stdout, &stderr)
+	if want := "flatguard check: interrupted: the URLs not checked yet are reported as not_checked\n"; code != exitError || stderr.String() != want {
+		t.Errorf("exit %d, stderr %q; want 2, %q", code, stderr.String(), want)
+	}
+	var rep report.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("no report on stdout: %v", err)
+	}
+	if rep.Summary.NotChecked != 1 || len(rep.Findings) != 1 || rep.Findings[0].Code != report.CodeNotChecked {
+		t.Errorf("summary %+v, findings %+v; want the one URL not_checked", rep.Summary, rep.Findings)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/flatguard/flatguard/internal/presign"
 	"github.com/flatguard/flatguard/internal/probe"
@@ -79,7 +80,7 @@ func invalidReason(raw string) string {
 	for i := 0; i < len(raw); i++ {
 		seen |= byteClass[raw[i]]
 	}
-	if seen&classBad != 0 {
+	if seen&classBad != 0 || seen&classUnicode != 0 && hasInvisible(raw) {
 		return "the URL holds whitespace or a control character: remove it or encode it"
 	}
 	parse := seen&classParse != 0
@@ -106,8 +107,9 @@ func invalidReason(raw string) string {
 
 // Byte classes for invalidReason's scan.
 const (
-	classBad   = 1 << iota // whitespace or a control character
-	classParse             // needs a full url.Parse
+	classBad     = 1 << iota // whitespace or a control character
+	classParse               // needs a full url.Parse
+	classUnicode             // part of a non-ASCII character
 )
 
 // byteClass classifies every byte value once, so the scan over each URL is
@@ -117,11 +119,27 @@ var byteClass = func() (t [256]byte) {
 		t[c] = classBad
 	}
 	t[0x7f] = classBad
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = classUnicode
+	}
 	for _, c := range "%[]@\\" {
 		t[c] = classParse
 	}
 	return t
 }()
+
+// hasInvisible reports whether s holds a non-ASCII space, control or
+// format character (a no-break or zero-width space, a byte order mark, a
+// bidi mark): pasted from a web page, they look like nothing and break the
+// URL.
+func hasInvisible(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 && (unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) {
+			return true
+		}
+	}
+	return false
+}
 
 // parseReason says why url.Parse refused a URL without quoting the parser's
 // text, which can hold part of the URL: for "https://user:pa/ss@host" it
