@@ -12,7 +12,8 @@
 // Walmart puts labels above the attribute names), else a generic header
 // with image-named columns over URL-looking values or a SKU column. Cells
 // holding several URLs are split: Google's additional_image_link on commas,
-// eBay's picture column on "|".
+// eBay's picture column on "|"; each part is trimmed, and a URL repeated
+// within one cell is handed out once.
 //
 // The delimiter is decided from the first line that holds one. Encodings
 // are detected in CONTRACT.md's order: a byte-order mark, valid UTF-8, then
@@ -40,10 +41,19 @@
 //     binary data, a legacy .xls workbook, a zip that is no workbook, text or a
 //     workbook without a recognised layout.
 //   - file_too_large: more than Options.MaxFileBytes bytes, or a workbook that
-//     unpacks to more than its unzip cap.
+//     unpacks (or says it unpacks) to more than Options.MaxUnzipBytes, lists
+//     more than 10,000 zip entries or holds more than 8,388,608 shared
+//     strings.
 //   - malformed_file: a recognised layout whose structure is broken: header
 //     rows missing, unified-template settings without row numbers, a quoted
 //     cell never closed, a row longer than Options.MaxRowBytes, a row of
 //     more than 16,384 columns (Excel's limit), bytes that are invalid in a
-//     forced encoding.
+//     forced encoding, a NUL byte in a text row; in a workbook, XML that
+//     breaks (a stray "&" or "<", an undefined entity, a part cut short, a
+//     failed zip checksum), a cell given twice or outside its row, rows out
+//     of order, a row past 1,048,576, more than 1 MiB of text without markup.
+//     The FileError's Row is the row where reading stopped.
+//
+// Workbooks are read with archive/zip and encoding/xml under fixed caps
+// (see workbook.go), so memory stays bounded whatever the zip holds.
 package feed

@@ -47,11 +47,6 @@ const (
 	// unified template's row 1 is about 560 KB; a row past the cap is
 	// malformed_file, so a file of one endless line costs bounded memory.
 	DefaultMaxRowBytes = 32 << 20
-	// unzipFactor times MaxFileBytes is how much a workbook may unpack to.
-	unzipFactor = 8
-	// maxUnzipXMLBytes is the largest worksheet or shared-string part the
-	// workbook library keeps in memory; bigger parts go to a temporary file.
-	maxUnzipXMLBytes = 16 << 20
 )
 
 // Options control reading. Zero values mean the documented defaults.
@@ -66,15 +61,21 @@ type Options struct {
 	// Workbooks ignore it.
 	Encoding string
 	// MaxFileBytes caps the file size; a larger file is a FileError with code
-	// file_too_large. 0 means DefaultMaxFileBytes. A workbook may unpack to
-	// eight times this.
+	// file_too_large. 0 means DefaultMaxFileBytes.
 	MaxFileBytes int64
+	// MaxUnzipBytes caps how much a workbook may unpack to, whatever its
+	// size on disk: the sizes its zip declares for all its parts together,
+	// and the bytes actually inflated while reading (declared sizes can
+	// lie). Past it the file is file_too_large. 0 means
+	// DefaultMaxUnzipBytes. Memory use does not grow with it: parts are
+	// streamed.
+	MaxUnzipBytes int64
 	// MaxRowBytes caps one row of a text file; a longer row is a FileError
 	// with code malformed_file. 0 means DefaultMaxRowBytes.
 	MaxRowBytes int
 	// TempDir is where a workbook read from a reader that is not an *os.File
-	// is spooled, and where the workbook library puts large parts. "" means
-	// os.TempDir().
+	// is spooled, and where a workbook's shared strings go when they are
+	// many. "" means os.TempDir().
 	TempDir string
 }
 
@@ -83,6 +84,13 @@ func (o Options) maxFileBytes() int64 {
 		return DefaultMaxFileBytes
 	}
 	return o.MaxFileBytes
+}
+
+func (o Options) maxUnzipBytes() int64 {
+	if o.MaxUnzipBytes <= 0 {
+		return DefaultMaxUnzipBytes
+	}
+	return o.MaxUnzipBytes
 }
 
 func (o Options) maxRowBytes() int {

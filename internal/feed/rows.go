@@ -203,10 +203,33 @@ func (l *layout) fill(src source, row *Row) {
 			row.Images = append(row.Images, c)
 			continue
 		}
+		// Each distinct URL of the cell once (CONTRACT.md: one finding per
+		// row, column, URL and code). A cell holds a handful, so the ones
+		// kept are scanned; a map takes over for a cell of many.
+		first := len(row.Images)
+		var seen map[string]bool
 		for part := range strings.SplitSeq(text, string(ic.sep)) {
-			if c.URL = strings.TrimSpace(part); c.URL != "" {
-				row.Images = append(row.Images, c)
+			c.URL = strings.TrimSpace(part)
+			if c.URL == "" {
+				continue
 			}
+			kept := row.Images[first:]
+			switch {
+			case seen != nil:
+				if seen[c.URL] {
+					continue
+				}
+				seen[c.URL] = true
+			case hasURL(kept, c.URL):
+				continue
+			case len(kept) >= manyURLs:
+				seen = make(map[string]bool, 2*len(kept))
+				for _, k := range kept {
+					seen[k.URL] = true
+				}
+				seen[c.URL] = true
+			}
+			row.Images = append(row.Images, c)
 		}
 	}
 	row.NeedsMainImage = l.needsMain(src, row.SKU)
@@ -217,4 +240,17 @@ type cellSpan struct {
 	image            int
 	start, end       int
 	refStart, refEnd int
+}
+
+// manyURLs is how many URLs of one cell are compared by scanning.
+const manyURLs = 16
+
+// hasURL reports whether cells holds url.
+func hasURL(cells []Cell, url string) bool {
+	for _, c := range cells {
+		if c.URL == url {
+			return true
+		}
+	}
+	return false
 }

@@ -148,12 +148,11 @@ var (
 	utf16BEBOM = []byte{0xFE, 0xFF}
 )
 
-// isBinary reports whether the start of a file holds bytes no text flat file
-// has: NUL, or many other control characters.
+// isBinary reports whether the start of a file holds many bytes no text
+// flat file has: control characters, NUL among them. A few stray ones do
+// not make text binary; a NUL in a row is malformed_file at that row,
+// wherever the row is (see nulError).
 func isBinary(head []byte) bool {
-	if bytes.IndexByte(head, 0) >= 0 {
-		return true
-	}
 	ctl := 0
 	for _, c := range head {
 		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' {
@@ -220,6 +219,9 @@ func (t *textSource) next() (bool, error) {
 		}
 		t.row++
 		t.line, t.rest, t.quoted = line, 0, false
+		if bytes.IndexByte(line, 0) >= 0 {
+			return false, nulError(t.row)
+		}
 		if len(line) > maxColumns && bytes.Count(line, []byte{t.delim}) >= maxColumns {
 			return false, fileError(report.ErrMalformedFile, t.row, "row has more than %d columns", maxColumns)
 		}
@@ -250,6 +252,9 @@ func (t *textSource) nextQuoted() (bool, error) {
 		t.start += n
 		t.row++
 		t.line, t.rest, t.quoted = nil, -1, true
+		if bytes.IndexByte(data[:n], 0) >= 0 {
+			return false, nulError(t.row)
+		}
 		if len(t.fields) > maxColumns {
 			return false, fileError(report.ErrMalformedFile, t.row, "row has more than %d columns", maxColumns)
 		}
@@ -435,4 +440,11 @@ func (t *textSource) blank() bool {
 		}
 	}
 	return true
+}
+
+// nulError is the error for a row holding a NUL byte: no spreadsheet or
+// marketplace writes one, so the file is damaged (or not the text it seems),
+// and a URL cut at the NUL by one reader and not another must not pass.
+func nulError(row int) error {
+	return fileError(report.ErrMalformedFile, row, "row holds a NUL byte")
 }

@@ -3,15 +3,52 @@ package feed
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"path"
 	"strings"
 
-	"github.com/xuri/excelize/v2"
-
 	"github.com/flatguard/flatguard/internal/report"
+)
+
+// Workbooks are read with archive/zip and encoding/xml directly rather than
+// through a workbook library: the library's streaming row iterator drops XML
+// errors (a broken sheet read as a shorter one that passes), files cells by
+// their order instead of their references, and buffers long runs of
+// whitespace whole, which let a small zip take gigabytes of memory. Reading
+// the parts here keeps every error and every byte under a stated cap.
+//
+// The caps, all checked while reading as well as on the sizes the zip
+// declares (which a hostile zip can fake):
+//
+//   - Options.MaxUnzipBytes for all the bytes inflated from the zip;
+//   - maxSmallPart for a part read whole (workbook, relationships);
+//   - maxXMLRun for the bytes between two '<': the XML decoder buffers a
+//     text run whole, and no cell (32,767 characters at most) comes near it;
+//   - maxXMLDepth for element nesting, which the decoder keeps a stack for;
+//   - Options.MaxRowBytes for the text of one row, as for text files;
+//   - maxZipEntries for the zip's central directory, which archive/zip
+//     loads whole before anything else can be checked;
+//   - shared strings beyond sstMemBytes go to a temporary file.
+const (
+	// DefaultMaxUnzipBytes is how many bytes a workbook may unpack to when
+	// Options.MaxUnzipBytes is 0.
+	DefaultMaxUnzipBytes = 256 << 20
+	maxSmallPart         = 16 << 20
+	maxXMLRun            = 1 << 20
+	maxXMLDepth          = 64
+	maxZipEntries        = 10_000
+	maxCentralDir        = 8 << 20
+	sstMemBytes          = 16 << 20
+	maxSharedStrings     = 8 << 20
+	// maxSheetRows is Excel's row limit (maxColumns its column limit).
+	maxSheetRows = 1_048_576
 )
 
 // templateSheets are the names Amazon gives the upload sheet, in the
@@ -25,34 +62,36 @@ var templateSheets = []string{
 // br the buffered reader Read has peeked from (its bytes come first).
 func readWorkbook(ctx context.Context, r io.Reader, br *bufio.Reader, opts Options, fn func(Row) error) (Info, error) {
 	info := Info{Format: FormatUnknown, Encoding: EncodingUTF8}
-	path, cleanup, err := workbookPath(r, br, opts)
+	p, cleanup, err := workbookPath(r, br, opts)
 	if err != nil {
 		return info, err
 	}
 	defer cleanup()
 
-	unzipCap := opts.maxFileBytes() * unzipFactor
-	if err := checkZip(path, unzipCap); err != nil {
+	if err := checkCentralDir(p); err != nil {
 		return info, err
 	}
-	f, err := excelize.OpenFile(path, excelize.Options{
-		UnzipSizeLimit:    unzipCap,
-		UnzipXMLSizeLimit: min(maxUnzipXMLBytes, unzipCap),
-		TmpDir:            opts.TempDir,
-	})
+	zr, err := zip.OpenReader(p)
 	if err != nil {
 		return info, &FileError{Code: report.ErrMalformedFile, Err: err}
 	}
-	defer f.Close()
-
-	sheet, src, l, err := pickSheet(f)
+	defer zr.Close()
+	b, err := openBook(&zr.Reader, opts)
 	if err != nil {
 		return info, err
 	}
-	defer sheet.rows.Close()
+	defer b.close()
+
+	sheet, src, l, err := b.pickSheet()
+	if err != nil {
+		return info, err
+	}
+	defer sheet.close()
 	info.Sheet = sheet.sheet
-	err = readBody(ctx, src, l, &info, fn)
-	return info, err
+	if err := readBody(ctx, src, l, &info, fn); err != nil {
+		return info, err
+	}
+	return info, sheet.finish()
 }
 
 // workbookPath returns a path to the workbook on disk: the caller's own file
@@ -89,27 +128,221 @@ func workbookPath(r io.Reader, br *bufio.Reader, opts Options) (string, func(), 
 	return tmp.Name(), cleanup, nil
 }
 
-// checkZip makes sure the zip is a workbook that unpacks to at most unzipCap
-// bytes, so that the workbook library's own limits never trip on an
-// unexplained error.
-func checkZip(path string, unzipCap int64) error {
-	zr, err := zip.OpenReader(path)
+// checkCentralDir reads the zip's end-of-central-directory record and
+// refuses a directory of more than maxZipEntries entries or maxCentralDir
+// bytes: archive/zip keeps a few hundred bytes per entry, so a 500 MB zip
+// of empty entries would cost gigabytes before any other cap could act. A
+// record that cannot be found is left to archive/zip to report.
+func checkCentralDir(p string) error {
+	f, err := os.Open(p)
 	if err != nil {
-		return &FileError{Code: report.ErrMalformedFile, Err: err}
+		return &FileError{Code: report.ErrUnreadableFile, Err: err}
 	}
-	defer zr.Close()
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return &FileError{Code: report.ErrUnreadableFile, Err: err}
+	}
+	size := fi.Size()
+	tail := make([]byte, min(size, 22+65535+20))
+	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return &FileError{Code: report.ErrUnreadableFile, Err: err}
+	}
+	i := len(tail) - 22
+	for ; i >= 0; i-- {
+		if binary.LittleEndian.Uint32(tail[i:]) == 0x06054b50 {
+			break
+		}
+	}
+	if i < 0 {
+		return nil
+	}
+	entries := uint64(binary.LittleEndian.Uint16(tail[i+10:]))
+	dirSize := uint64(binary.LittleEndian.Uint32(tail[i+12:]))
+	if (entries == 0xFFFF || dirSize == 0xFFFFFFFF) && i >= 20 && binary.LittleEndian.Uint32(tail[i-20:]) == 0x07064b50 {
+		// Zip64: the locator points at the zip64 end record.
+		var rec [56]byte
+		off := int64(binary.LittleEndian.Uint64(tail[i-20+8:]))
+		if off >= 0 && off < size {
+			if _, err := f.ReadAt(rec[:], off); err == nil && binary.LittleEndian.Uint32(rec[:]) == 0x06064b50 {
+				entries = binary.LittleEndian.Uint64(rec[32:])
+				dirSize = binary.LittleEndian.Uint64(rec[40:])
+			}
+		}
+	}
+	if entries > maxZipEntries || dirSize > maxCentralDir {
+		return fileError(report.ErrFileTooLarge, 0, "zip directory lists %d entries in %d bytes, more than the %d-entry cap", entries, dirSize, maxZipEntries)
+	}
+	return nil
+}
+
+// book is an open workbook: its parts, sheets and shared strings.
+type book struct {
+	parts  map[string]*zip.File
+	sheets []sheetRef
+	sst    *sharedStrings
+	budget *unzipBudget
+	opts   Options
+}
+
+// sheetRef is a worksheet's name and part.
+type sheetRef struct {
+	name, part string
+}
+
+// partName normalises a zip entry name for lookups: forward slashes, lower
+// case, no leading slash.
+func partName(name string) string {
+	return strings.TrimPrefix(strings.ToLower(strings.ReplaceAll(name, "\\", "/")), "/")
+}
+
+// openBook checks the zip's declared sizes, then reads the workbook part,
+// its relationships and the shared strings.
+func openBook(zr *zip.Reader, opts Options) (*book, error) {
+	limit := opts.maxUnzipBytes()
+	b := &book{parts: make(map[string]*zip.File, len(zr.File)), budget: &unzipBudget{left: limit}, opts: opts}
 	var total uint64
-	workbook := false
 	for _, zf := range zr.File {
+		// Each size is checked before it is added, so the sum cannot wrap.
+		if zf.UncompressedSize64 > uint64(limit) || total+zf.UncompressedSize64 > uint64(limit) {
+			return nil, fileError(report.ErrFileTooLarge, 0, "workbook unpacks to more than the %d-byte cap (part %s declares %d bytes)", limit, zf.Name, zf.UncompressedSize64)
+		}
 		total += zf.UncompressedSize64
-		name := strings.ToLower(strings.ReplaceAll(zf.Name, "\\", "/"))
-		workbook = workbook || name == "xl/workbook.xml"
+		name := partName(zf.Name)
+		if _, dup := b.parts[name]; dup {
+			return nil, fileError(report.ErrMalformedFile, 0, "zip holds part %s twice", zf.Name)
+		}
+		b.parts[name] = zf
 	}
-	if total > uint64(unzipCap) {
-		return fileError(report.ErrFileTooLarge, 0, "workbook unpacks to %d bytes, more than the %d-byte cap", total, unzipCap)
+	if b.parts["xl/workbook.xml"] == nil {
+		return nil, fileError(report.ErrUnsupportedFile, 0, "zip archive is not an .xlsx or .xlsm workbook")
 	}
-	if !workbook {
-		return fileError(report.ErrUnsupportedFile, 0, "zip archive is not an .xlsx or .xlsm workbook")
+
+	rels, err := b.readRels("xl/_rels/workbook.xml.rels")
+	if err != nil {
+		return nil, err
+	}
+	if err := b.readSheets(rels); err != nil {
+		return nil, err
+	}
+	sstPart := "xl/sharedstrings.xml"
+	for _, rel := range rels {
+		if strings.HasSuffix(rel.typ, "/sharedStrings") {
+			sstPart = rel.target
+		}
+	}
+	b.sst = &sharedStrings{tempDir: opts.TempDir}
+	if zf := b.parts[sstPart]; zf != nil {
+		if err := b.sst.load(b, sstPart); err != nil {
+			b.close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func (b *book) close() {
+	if b.sst != nil {
+		b.sst.close()
+	}
+}
+
+// openPart opens a part for streaming under the unzip budget and the
+// markup-run cap.
+func (b *book) openPart(name string) (*xmlStream, error) {
+	zf := b.parts[name]
+	if zf == nil {
+		return nil, fileError(report.ErrMalformedFile, 0, "workbook part %s is missing", name)
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return nil, &FileError{Code: report.ErrMalformedFile, Err: fmt.Errorf("open part %s: %w", name, err)}
+	}
+	r := &runLimiter{r: &budgetReader{r: rc, b: b.budget}}
+	return newXMLStream(bufio.NewReaderSize(r, 64<<10), rc), nil
+}
+
+// rel is one relationship of the workbook part.
+type rel struct {
+	id, typ, target string
+}
+
+// readRels reads a relationships part; targets are resolved to part names.
+// A missing part gives no relationships.
+func (b *book) readRels(name string) ([]rel, error) {
+	if b.parts[name] == nil {
+		return nil, nil
+	}
+	x, err := b.openPart(name)
+	if err != nil {
+		return nil, err
+	}
+	defer x.close()
+	var rels []rel
+	err = x.each(func(se xml.StartElement) {
+		if se.Name.Local != "Relationship" || len(rels) >= maxSmallPart/64 {
+			return
+		}
+		var r rel
+		external := false
+		for _, a := range se.Attr {
+			switch a.Name.Local {
+			case "Id":
+				r.id = a.Value
+			case "Type":
+				r.typ = a.Value
+			case "Target":
+				r.target = a.Value
+			case "TargetMode":
+				external = strings.EqualFold(a.Value, "External")
+			}
+		}
+		if external || r.target == "" {
+			return
+		}
+		t := strings.ReplaceAll(r.target, "\\", "/")
+		if strings.HasPrefix(t, "/") {
+			r.target = partName(path.Clean(t))
+		} else {
+			r.target = partName(path.Join("xl", t))
+		}
+		rels = append(rels, r)
+	}, maxSmallPart)
+	if err != nil {
+		return nil, partError(name, 0, err)
+	}
+	return rels, nil
+}
+
+// readSheets lists the workbook's sheets in order with their parts.
+func (b *book) readSheets(rels []rel) error {
+	x, err := b.openPart("xl/workbook.xml")
+	if err != nil {
+		return err
+	}
+	defer x.close()
+	err = x.each(func(se xml.StartElement) {
+		if se.Name.Local != "sheet" {
+			return
+		}
+		var name, id string
+		for _, a := range se.Attr {
+			switch {
+			case a.Name.Local == "name" && a.Name.Space == "":
+				name = a.Value
+			case a.Name.Local == "id" && a.Name.Space != "":
+				id = a.Value
+			}
+		}
+		for _, r := range rels {
+			if r.id == id && b.parts[r.target] != nil {
+				b.sheets = append(b.sheets, sheetRef{name: name, part: r.target})
+				return
+			}
+		}
+	}, maxSmallPart)
+	if err != nil {
+		return partError("xl/workbook.xml", 0, err)
 	}
 	return nil
 }
@@ -117,34 +350,33 @@ func checkZip(path string, unzipCap int64) error {
 // pickSheet finds the upload sheet as a person would: a sheet named like
 // Amazon's template sheet first, then the others in workbook order; the first
 // whose rows match a known layout wins.
-func pickSheet(f *excelize.File) (*sheetSource, source, *layout, error) {
-	sheets := f.GetSheetList()
-	var order []string
+func (b *book) pickSheet() (*sheetSource, source, *layout, error) {
+	var order []sheetRef
 	for _, name := range templateSheets {
-		for _, s := range sheets {
-			if strings.EqualFold(strings.TrimSpace(s), name) {
+		for _, s := range b.sheets {
+			if strings.EqualFold(strings.TrimSpace(s.name), name) {
 				order = append(order, s)
 			}
 		}
 	}
-	for _, s := range sheets {
-		if !contains(order, s) {
+	for _, s := range b.sheets {
+		if !containsSheet(order, s) {
 			order = append(order, s)
 		}
 	}
 
 	var firstErr error
-	for _, sheet := range order {
-		rows, err := f.Rows(sheet)
+	for _, ref := range order {
+		x, err := b.openPart(ref.part)
 		if err != nil {
-			return nil, nil, nil, &FileError{Code: report.ErrMalformedFile, Err: err}
+			return nil, nil, nil, err
 		}
-		sh := &sheetSource{rows: rows, sheet: sheet}
+		sh := &sheetSource{x: x, sheet: ref.name, sst: b.sst, maxRow: b.opts.maxRowBytes()}
 		src, l, err := readHeader(sh)
 		if err == nil {
 			return sh, src, l, nil
 		}
-		rows.Close()
+		sh.close()
 		var fe *FileError
 		if errors.As(err, &fe) && fe.Code == report.ErrUnsupportedFile {
 			continue
@@ -156,10 +388,14 @@ func pickSheet(f *excelize.File) (*sheetSource, source, *layout, error) {
 	if firstErr != nil {
 		return nil, nil, nil, firstErr
 	}
-	return nil, nil, nil, fileError(report.ErrUnsupportedFile, 0, "no sheet of the workbook matches a known flat-file layout (sheets: %s)", strings.Join(sheets, ", "))
+	names := make([]string, len(b.sheets))
+	for i, s := range b.sheets {
+		names[i] = s.name
+	}
+	return nil, nil, nil, fileError(report.ErrUnsupportedFile, 0, "no sheet of the workbook matches a known flat-file layout (sheets: %s)", strings.Join(names, ", "))
 }
 
-func contains(list []string, s string) bool {
+func containsSheet(list []sheetRef, s sheetRef) bool {
 	for _, v := range list {
 		if v == s {
 			return true
@@ -168,56 +404,103 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// sheetSource streams a worksheet. The iterator's Next is called once per row
-// number, also for rows the sheet does not store, so counting calls gives the
-// sheet's own row numbers.
-type sheetSource struct {
-	rows    *excelize.Rows
-	sheet   string
-	n       int
-	cells   []string
-	scratch []byte
+// errUnzipCap is the cause when a workbook inflates past its cap.
+var errUnzipCap = errors.New("workbook unpacks to more than the unzip cap")
+
+// errXMLRun is the cause when a part holds a run of text longer than
+// maxXMLRun bytes.
+var errXMLRun = fmt.Errorf("more than %d bytes of XML without markup", maxXMLRun)
+
+// errXMLDepth is the cause when elements nest deeper than maxXMLDepth.
+var errXMLDepth = fmt.Errorf("XML elements nest more than %d deep", maxXMLDepth)
+
+// partError turns an error met while reading a part into a FileError at
+// row (0 when not in a sheet).
+func partError(part string, row int, err error) error {
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return err
+	}
+	code := report.ErrMalformedFile
+	if errors.Is(err, errUnzipCap) {
+		code = report.ErrFileTooLarge
+	}
+	return &FileError{Code: code, Row: row, Err: fmt.Errorf("read %s: %w", part, err)}
 }
 
-func (s *sheetSource) next() (bool, error) {
-	if !s.rows.Next() {
-		if err := s.rows.Error(); err != nil {
-			return false, &FileError{Code: report.ErrMalformedFile, Row: s.n + 1, Err: err}
+// unzipBudget is what is left of Options.MaxUnzipBytes.
+type unzipBudget struct {
+	left int64
+}
+
+// budgetReader charges the bytes it reads to a budget and fails with
+// errUnzipCap when the budget runs out, whatever the zip declared.
+type budgetReader struct {
+	r io.Reader
+	b *unzipBudget
+}
+
+// Read returns no bytes of a read that overdraws the budget, so that no
+// reader above sees them.
+func (r *budgetReader) Read(p []byte) (int, error) {
+	if r.b.left < 0 {
+		return 0, errUnzipCap
+	}
+	n, err := r.r.Read(p)
+	r.b.left -= int64(n)
+	if r.b.left < 0 {
+		return 0, errUnzipCap
+	}
+	return n, err
+}
+
+// runLimiter fails with errXMLRun when more than maxXMLRun bytes pass
+// without a '<'. The failing read returns no bytes, and so does every read
+// after it: the XML decoder must meet the error before it sees the end of
+// the run, or it would parse on past it.
+type runLimiter struct {
+	r   io.Reader
+	run int
+	err error
+}
+
+func (r *runLimiter) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.r.Read(p)
+	n, r.err = r.check(p[:n])
+	if r.err != nil {
+		return 0, r.err
+	}
+	return n, err
+}
+
+// check charges the bytes just read to the current run.
+func (r *runLimiter) check(b []byte) (int, error) {
+	n := len(b)
+	first := bytes.IndexByte(b, '<')
+	if first < 0 {
+		r.run += n
+	} else {
+		// The run that ends at the first '<', then any run wholly inside
+		// b (only possible when b is longer than the cap), then the run
+		// after the last '<', which the next read continues.
+		long := r.run+first > maxXMLRun
+		for rest := b[first+1:]; !long && len(b) > maxXMLRun; {
+			i := bytes.IndexByte(rest, '<')
+			if i < 0 {
+				break
+			}
+			long, rest = i > maxXMLRun, rest[i+1:]
 		}
-		return false, nil
-	}
-	s.n++
-	cells, err := s.rows.Columns()
-	if err != nil {
-		return false, &FileError{Code: report.ErrMalformedFile, Row: s.n, Err: err}
-	}
-	s.cells = cells
-	return true, nil
-}
-
-func (s *sheetSource) num() int { return s.n }
-
-func (s *sheetSource) bytes(i int) []byte {
-	s.scratch = append(s.scratch[:0], s.str(i)...)
-	return s.scratch
-}
-
-func (s *sheetSource) str(i int) string {
-	if i < len(s.cells) {
-		return s.cells[i]
-	}
-	return ""
-}
-
-func (s *sheetSource) strs() []string { return s.cells }
-
-func (s *sheetSource) appendText(dst []byte, i int) []byte { return append(dst, s.str(i)...) }
-
-func (s *sheetSource) blank() bool {
-	for _, c := range s.cells {
-		if strings.TrimSpace(c) != "" {
-			return false
+		if long {
+			return n, errXMLRun
 		}
+		r.run = n - bytes.LastIndexByte(b, '<') - 1
 	}
-	return true
+	if r.run > maxXMLRun {
+		return n, errXMLRun
+	}
+	return n, nil
 }

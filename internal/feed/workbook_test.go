@@ -136,7 +136,7 @@ func TestRead_WorkbookErrors(t *testing.T) {
 		{name: "NoLayout", in: noLayoutBook, wantCode: report.ErrUnsupportedFile},
 		{name: "Truncated", in: book[:len(book)/2], wantCode: report.ErrMalformedFile},
 		{name: "TooLarge", in: book, opts: Options{MaxFileBytes: int64(len(book)) - 1}, wantCode: report.ErrFileTooLarge},
-		{name: "UnpacksTooLarge", in: bomb.Bytes(), opts: Options{MaxFileBytes: 1 << 20}, wantCode: report.ErrFileTooLarge},
+		{name: "UnpacksTooLarge", in: bomb.Bytes(), opts: Options{MaxUnzipBytes: 8 << 20}, wantCode: report.ErrFileTooLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
