@@ -42,7 +42,7 @@
 //     workbook without a recognised layout.
 //   - file_too_large: more than Options.MaxFileBytes bytes, or a workbook that
 //     unpacks (or says it unpacks) to more than Options.MaxUnzipBytes, lists
-//     more than 10,000 zip entries or holds more than 8,388,608 shared
+//     more than 10,000 zip entries or holds more than 2,097,152 shared
 //     strings.
 //   - malformed_file: a recognised layout whose structure is broken: header
 //     rows missing, unified-template settings without row numbers, a quoted
@@ -50,10 +50,40 @@
 //     more than 16,384 columns (Excel's limit), bytes that are invalid in a
 //     forced encoding, a NUL byte in a text row; in a workbook, XML that
 //     breaks (a stray "&" or "<", an undefined entity, a part cut short, a
-//     failed zip checksum), a cell given twice or outside its row, rows out
-//     of order, a row past 1,048,576, more than 1 MiB of text without markup.
+//     failed zip checksum), a cell given twice, out of order or outside its
+//     row, rows out of order, a row past 1,048,576, more than 1 MiB of text
+//     without markup, a row the workbook library reads otherwise than the
+//     strict pass.
 //     The FileError's Row is the row where reading stopped.
 //
-// Workbooks are read with archive/zip and encoding/xml under fixed caps
-// (see workbook.go), so memory stays bounded whatever the zip holds.
+// Workbooks are read in two passes:
+//
+//  1. A strict pass (workbook.go, sheet.go) with archive/zip and
+//     encoding/xml under fixed caps: the unpacked bytes counted while
+//     inflating, 1 MiB of text between two tags, element depth, row length,
+//     Excel's row and column limits. It reads the workbook, relationship,
+//     styles and shared strings parts, chooses the upload sheet and reads
+//     it to the end of its part (zip checksum included). Any XML error, a
+//     row out of order, a cell given twice, out of order or outside its row
+//     is malformed_file with the row; nothing is handed to fn before the
+//     whole sheet has passed. Of each row it keeps 16 bytes: how many cells
+//     hold a value and a sum over their columns.
+//  2. The values, row by row, from github.com/xuri/excelize/v2 (libsheet.go),
+//     which applies the cells' number formats as Excel shows them: a SKU
+//     number formatted 00000 keeps its leading zeros, a date reads as a
+//     date. excelize opens a copy of the workbook holding only the parts the
+//     strict pass read, with its unzip limits set from the same caps.
+//
+// Why both: excelize's row iterator drops XML decoder errors (a sheet that
+// breaks partway reads as a shorter sheet that passes), places a cell by
+// its position among the row's cells rather than by its reference, buffers
+// a run of text whole (a 409 KB zip took 1 GB) and inflates every part of a
+// zip when it opens it. The strict pass refuses all of that before excelize
+// opens the file, and each row excelize gives is checked against the strict
+// pass's record of it: other cells with values, a row missing or one too
+// many is malformed_file at that row. The upload sheet is chosen on the
+// strict pass's values; its header rows and data rows are then read from
+// excelize. A cell whose number format may show nothing (";;;", or an empty
+// section as in "0;-0;") may come from excelize as "": in a row holding
+// such cells only the number of cells with values is checked.
 package feed

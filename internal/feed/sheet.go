@@ -256,19 +256,21 @@ func unescapeOOXML(b []byte) []byte {
 // also those of rows the sheet does not store (as blank rows), so that
 // numbers are the sheet's own.
 //
-// Cells are placed by their own A1 reference (r attribute), in whatever
-// order they come; a cell without one follows the previous cell. A cell
-// whose reference names another row, or a column already filled in the
-// row, is malformed_file: a checker reading one of two values for a cell
-// could pass a URL the marketplace never sees. Rows must come in ascending
-// order, as Excel writes them; a row at or below an earlier one is
-// malformed_file at that row.
+// Cells are placed by their own A1 reference (r attribute); a cell without
+// one follows the previous cell. A cell whose reference names another row,
+// a column already filled in the row or a column left of the previous
+// cell is malformed_file: a checker reading one of two values for a cell,
+// or a value in another column, could pass a URL the marketplace never
+// sees. Rows must come in ascending order, as Excel writes them; a row at
+// or below an earlier one is malformed_file at that row.
 //
-// Values are the cell's stored text: shared and inline strings as written,
-// TRUE/FALSE for booleans, numbers in their shortest form (15 significant
-// digits at most, as Excel shows them). Number formats are not applied: a
-// date is its serial number, a SKU number formatted with leading zeros
-// comes without them.
+// sheetSource is the strict pass (see doc.go): it validates the sheet,
+// records which cells of each row hold a value (prints) and gives the
+// values the upload sheet is chosen by. Its values are the cell's stored
+// text: shared and inline strings as written, TRUE/FALSE for booleans,
+// numbers in their shortest form (15 significant digits at most). Number
+// formats are not applied; the values handed to callers come from the
+// workbook library, which applies them (libsheet.go).
 type sheetSource struct {
 	x      *xmlStream
 	sheet  string
@@ -285,6 +287,13 @@ type sheetSource struct {
 	seen  [maxColumns / 64]uint64
 	val   []byte
 
+	// prints holds, for every stored row with a non-empty cell, which
+	// cells those are (see rowPrint).
+	prints []rowPrint
+	// hiding is the book's set of styles whose number format may show a
+	// value as nothing (book.hiding).
+	hiding []uint64
+
 	all      []string // backing array of cells; unset entries are ""
 	set      []int    // columns of all that hold text
 	cells    []string
@@ -292,9 +301,11 @@ type sheetSource struct {
 	scratch  []byte
 }
 
-// valSpan is one cell's column and text in sheetSource.buf.
+// valSpan is one cell's column and text in sheetSource.buf; maybe marks a
+// cell whose number format may show nothing.
 type valSpan struct {
 	col, start, end int
+	maybe           bool
 }
 
 func (s *sheetSource) close() { s.x.close() }
@@ -411,6 +422,7 @@ func (s *sheetSource) readCells(start xml.StartElement) error {
 			}
 		case xml.EndElement:
 			// Children are read whole, so this is the row's end.
+			s.printRow(num)
 			return nil
 		}
 	}
@@ -419,9 +431,14 @@ func (s *sheetSource) readCells(start xml.StartElement) error {
 // readCell reads one c element of row num; prev is the column of the
 // previous cell. It returns the cell's column.
 func (s *sheetSource) readCell(start xml.StartElement, num, prev int) (int, error) {
-	col, typ := prev+1, ""
+	// A cell without a style has style 0.
+	col, typ, maybe := prev+1, "", len(s.hiding) > 0 && s.hiding[0]&1 != 0
 	for _, a := range start.Attr {
 		switch a.Name.Local {
+		case "s":
+			if i, err := strconv.Atoi(a.Value); err == nil && i >= 0 && i/64 < len(s.hiding) {
+				maybe = s.hiding[i/64]&(1<<(i%64)) != 0
+			}
 		case "r":
 			c, r, ok := parseCellRef(a.Value)
 			if !ok {
@@ -441,8 +458,14 @@ func (s *sheetSource) readCell(start xml.StartElement, num, prev int) (int, erro
 	if s.seen[col/64]&(1<<(col%64)) != 0 {
 		return 0, fileError(report.ErrMalformedFile, num, "cell %s appears twice", cellRef(col, num))
 	}
+	if col < prev {
+		// Excel writes cells left to right; the workbook library places
+		// cells by their order, so a cell out of order would land in
+		// another column there.
+		return 0, fileError(report.ErrMalformedFile, num, "cell %s comes after cell %s: cells out of order", cellRef(col, num), cellRef(prev, num))
+	}
 	s.seen[col/64] |= 1 << (col % 64)
-	s.spans = append(s.spans, valSpan{col: col, start: len(s.buf), end: len(s.buf)})
+	s.spans = append(s.spans, valSpan{col: col, start: len(s.buf), end: len(s.buf), maybe: maybe})
 
 	// The value: the text of <v>, or of the <t> elements of <is> outside
 	// phonetic runs. <f> (the formula) is not needed: <v> holds its result.
@@ -527,6 +550,23 @@ func (s *sheetSource) setValue(num, col int, typ string) error {
 		return fileError(report.ErrMalformedFile, num, "row is longer than %d bytes", s.maxRow)
 	}
 	return nil
+}
+
+// printRow records the non-empty cells of the stored row num.
+func (s *sheetSource) printRow(num int) {
+	p := rowPrint{row: uint32(num)}
+	for _, sp := range s.spans {
+		switch {
+		case sp.end == sp.start:
+		case sp.maybe:
+			p.maybe++
+		default:
+			p.add(sp.col)
+		}
+	}
+	if p.cells > 0 || p.maybe > 0 {
+		s.prints = append(s.prints, p)
+	}
 }
 
 // fillCells makes the cells of the stored row read last.

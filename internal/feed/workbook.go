@@ -17,18 +17,19 @@ import (
 	"github.com/flatguard/flatguard/internal/report"
 )
 
-// Workbooks are read with archive/zip and encoding/xml directly rather than
-// through a workbook library: the library's streaming row iterator drops XML
-// errors (a broken sheet read as a shorter one that passes), files cells by
-// their order instead of their references, and buffers long runs of
+// The strict pass over a workbook (see doc.go) reads it with archive/zip and
+// encoding/xml directly: the workbook library's streaming row iterator drops
+// XML errors (a broken sheet read as a shorter one that passes), files cells
+// by their order instead of their references, and buffers long runs of
 // whitespace whole, which let a small zip take gigabytes of memory. Reading
-// the parts here keeps every error and every byte under a stated cap.
+// the parts here first keeps every error and every byte under a stated cap
+// before the library (libsheet.go) reads the values.
 //
 // The caps, all checked while reading as well as on the sizes the zip
 // declares (which a hostile zip can fake):
 //
 //   - Options.MaxUnzipBytes for all the bytes inflated from the zip;
-//   - maxSmallPart for a part read whole (workbook, relationships);
+//   - maxSmallPart for a part read whole (workbook, relationships, styles);
 //   - maxXMLRun for the bytes between two '<': the XML decoder buffers a
 //     text run whole, and no cell (32,767 characters at most) comes near it;
 //   - maxXMLDepth for element nesting, which the decoder keeps a stack for;
@@ -46,7 +47,11 @@ const (
 	maxZipEntries        = 10_000
 	maxCentralDir        = 8 << 20
 	sstMemBytes          = 16 << 20
-	maxSharedStrings     = 8 << 20
+	// maxSharedStrings bounds the shared string table. excelize indexes
+	// every string of it (about 100 bytes each at peak) before it hands
+	// out the first: 2 Mi strings keep that near 200 MB, and hold a
+	// 120,000-row template with ten distinct URLs a row.
+	maxSharedStrings = 2 << 20
 	// maxSheetRows is Excel's row limit (maxColumns its column limit).
 	maxSheetRows = 1_048_576
 )
@@ -82,16 +87,51 @@ func readWorkbook(ctx context.Context, r io.Reader, br *bufio.Reader, opts Optio
 	}
 	defer b.close()
 
-	sheet, src, l, err := b.pickSheet()
+	// Pass 1, strict: choose the sheet, then read it to its end.
+	sheet, ref, err := b.pickSheet()
 	if err != nil {
 		return info, err
 	}
-	defer sheet.close()
-	info.Sheet = sheet.sheet
+	err = sheet.validate(ctx)
+	sheet.close()
+	if err != nil {
+		return info, err
+	}
+
+	// Pass 2, the workbook library, on the parts pass 1 has read whole.
+	lib, err := openLibBook(b, ref, sheet.prints)
+	if err != nil {
+		return info, err
+	}
+	defer lib.close()
+	info.Sheet = ref.name
+	src, l, err := readHeader(lib.src)
+	if err != nil {
+		return info, err
+	}
 	if err := readBody(ctx, src, l, &info, fn); err != nil {
 		return info, err
 	}
-	return info, sheet.finish()
+	return info, lib.close()
+}
+
+// validate reads the rest of the sheet (its rows and then its bytes to the
+// end of the part), keeping the strict reader's rules and caps.
+func (s *sheetSource) validate(ctx context.Context) error {
+	for n := 0; ; n++ {
+		if n%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		ok, err := s.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return s.finish()
+		}
+	}
 }
 
 // workbookPath returns a path to the workbook on disk: the caller's own file
@@ -183,11 +223,17 @@ type book struct {
 	sst    *sharedStrings
 	budget *unzipBudget
 	opts   Options
+	// sstPart and stylesPart name the shared strings and styles parts
+	// ("" when the workbook has none); both are read whole by openBook.
+	sstPart, stylesPart string
+	// hiding has bit i set when cell style i has a number format that may
+	// show a value as nothing (see readStyles).
+	hiding []uint64
 }
 
-// sheetRef is a worksheet's name and part.
+// sheetRef is a worksheet's name, relationship id and part.
 type sheetRef struct {
-	name, part string
+	name, id, part string
 }
 
 // partName normalises a zip entry name for lookups: forward slashes, lower
@@ -225,10 +271,13 @@ func openBook(zr *zip.Reader, opts Options) (*book, error) {
 	if err := b.readSheets(rels); err != nil {
 		return nil, err
 	}
-	sstPart := "xl/sharedstrings.xml"
+	sstPart, stylesPart := "xl/sharedstrings.xml", "xl/styles.xml"
 	for _, rel := range rels {
-		if strings.HasSuffix(rel.typ, "/sharedStrings") {
+		switch {
+		case strings.HasSuffix(rel.typ, "/sharedStrings"):
 			sstPart = rel.target
+		case strings.HasSuffix(rel.typ, "/styles"):
+			stylesPart = rel.target
 		}
 	}
 	b.sst = &sharedStrings{tempDir: opts.TempDir}
@@ -237,8 +286,92 @@ func openBook(zr *zip.Reader, opts Options) (*book, error) {
 			b.close()
 			return nil, err
 		}
+		b.sstPart = sstPart
+	}
+	// The styles (number formats) are not needed here but the workbook
+	// library reads them whole: they are checked like the workbook part.
+	if zf := b.parts[stylesPart]; zf != nil {
+		if err := b.readStyles(stylesPart); err != nil {
+			b.close()
+			return nil, err
+		}
+		b.stylesPart = stylesPart
 	}
 	return b, nil
+}
+
+// readStyles reads the styles part whole, as strict XML of at most
+// maxSmallPart bytes, and notes in b.hiding the cell styles (cellXfs
+// entries) whose number format may show a value as nothing.
+func (b *book) readStyles(name string) error {
+	x, err := b.openPart(name)
+	if err != nil {
+		return err
+	}
+	defer x.close()
+	// The children of styleSheet come in a fixed order: number formats
+	// first, cell styles (xf) later.
+	section, xf := "", 0
+	hidingFmts := map[string]bool{}
+	err = x.each(func(se xml.StartElement) {
+		switch name := se.Name.Local; {
+		case x.depth == 2:
+			section = name
+		case section == "numFmts" && name == "numFmt":
+			id, _ := attr(se, "numFmtId")
+			code, _ := attr(se, "formatCode")
+			if len(hidingFmts) < maxSmallPart/64 && mayShowNothing(code) {
+				hidingFmts[id] = true
+			}
+		case section == "cellXfs" && name == "xf":
+			if id, _ := attr(se, "numFmtId"); hidingFmts[id] && xf < maxSmallPart {
+				for len(b.hiding) <= xf/64 {
+					b.hiding = append(b.hiding, 0)
+				}
+				b.hiding[xf/64] |= 1 << (xf % 64)
+			}
+			xf++
+		}
+	}, maxSmallPart)
+	if err != nil {
+		return partError(name, 0, err)
+	}
+	return nil
+}
+
+// mayShowNothing reports whether a number format code has a section that
+// shows no text (";;;" hides every value, "0;-0;" hides zero): empty once
+// its [colour] or [condition] parts and empty quotes are taken out.
+func mayShowNothing(code string) bool {
+	section, quoted, bracket := 0, false, false
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		switch {
+		case quoted:
+			if c == '"' {
+				quoted = false
+			} else {
+				section++
+			}
+		case bracket:
+			bracket = c != ']'
+		case c == '"':
+			quoted = true
+		case c == '[':
+			bracket = true
+		case c == '\\':
+			section++
+			i++
+		case c == ';':
+			if section == 0 {
+				return true
+			}
+			section = 0
+		default:
+			section++
+		}
+	}
+	return section == 0 && strings.Contains(code, ";")
 }
 
 func (b *book) close() {
@@ -336,7 +469,7 @@ func (b *book) readSheets(rels []rel) error {
 		}
 		for _, r := range rels {
 			if r.id == id && b.parts[r.target] != nil {
-				b.sheets = append(b.sheets, sheetRef{name: name, part: r.target})
+				b.sheets = append(b.sheets, sheetRef{name: name, id: id, part: r.target})
 				return
 			}
 		}
@@ -349,8 +482,9 @@ func (b *book) readSheets(rels []rel) error {
 
 // pickSheet finds the upload sheet as a person would: a sheet named like
 // Amazon's template sheet first, then the others in workbook order; the first
-// whose rows match a known layout wins.
-func (b *book) pickSheet() (*sheetSource, source, *layout, error) {
+// whose rows match a known layout wins. The sheet comes back with its header
+// rows read.
+func (b *book) pickSheet() (*sheetSource, sheetRef, error) {
 	var order []sheetRef
 	for _, name := range templateSheets {
 		for _, s := range b.sheets {
@@ -369,12 +503,11 @@ func (b *book) pickSheet() (*sheetSource, source, *layout, error) {
 	for _, ref := range order {
 		x, err := b.openPart(ref.part)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, sheetRef{}, err
 		}
-		sh := &sheetSource{x: x, sheet: ref.name, sst: b.sst, maxRow: b.opts.maxRowBytes()}
-		src, l, err := readHeader(sh)
-		if err == nil {
-			return sh, src, l, nil
+		sh := &sheetSource{x: x, sheet: ref.name, sst: b.sst, maxRow: b.opts.maxRowBytes(), hiding: b.hiding}
+		if _, _, err = readHeader(sh); err == nil {
+			return sh, ref, nil
 		}
 		sh.close()
 		var fe *FileError
@@ -386,13 +519,13 @@ func (b *book) pickSheet() (*sheetSource, source, *layout, error) {
 		}
 	}
 	if firstErr != nil {
-		return nil, nil, nil, firstErr
+		return nil, sheetRef{}, firstErr
 	}
 	names := make([]string, len(b.sheets))
 	for i, s := range b.sheets {
 		names[i] = s.name
 	}
-	return nil, nil, nil, fileError(report.ErrUnsupportedFile, 0, "no sheet of the workbook matches a known flat-file layout (sheets: %s)", strings.Join(names, ", "))
+	return nil, sheetRef{}, fileError(report.ErrUnsupportedFile, 0, "no sheet of the workbook matches a known flat-file layout (sheets: %s)", strings.Join(names, ", "))
 }
 
 func containsSheet(list []sheetRef, s sheetRef) bool {
