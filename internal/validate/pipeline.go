@@ -424,6 +424,16 @@ type hashSet struct {
 	n     int
 }
 
+// home is the slot where the search for k starts: k's bits above the low
+// byte. The shard a URL goes to is picked by its hash's low bits, so within
+// one shard those bits are alike; using them would crowd every key into a
+// fraction of the slots. Masked bits (not a multiplicative hash) keep
+// doubling cheap: slot i moves to i or i+len(old), so grow writes the new
+// table in two sequential streams instead of at random.
+func (s *hashSet) home(k uint64) uint64 {
+	return (k >> 8) & uint64(len(s.slots)-1)
+}
+
 const cleanBit = 1
 
 // key makes the stored form of h: never zero, flag bit clear.
@@ -442,7 +452,7 @@ func (s *hashSet) find(h uint64) (slot int, seen, clean bool) {
 	}
 	k := setKey(h)
 	mask := uint64(len(s.slots) - 1)
-	for i := k & mask; ; i = (i + 1) & mask {
+	for i := s.home(k); ; i = (i + 1) & mask {
 		v := s.slots[i]
 		if v == 0 {
 			return int(i), false, false
@@ -463,10 +473,9 @@ func (s *hashSet) touch(b []cellJob) uint64 {
 	if len(s.slots) == 0 {
 		return 0
 	}
-	mask := uint64(len(s.slots) - 1)
 	var x uint64
 	for i := range b {
-		x += s.slots[setKey(b[i].hash)&mask]
+		x += s.slots[s.home(setKey(b[i].hash))]
 	}
 	return x
 }
@@ -490,7 +499,7 @@ func (s *hashSet) grow() {
 		if v == 0 {
 			continue
 		}
-		i := (v &^ cleanBit) & mask
+		i := s.home(v &^ cleanBit)
 		for s.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
