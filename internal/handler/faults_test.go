@@ -223,8 +223,8 @@ func TestHandle_PersistentAWSFaults(t *testing.T) {
 				// Only a publish failure leaves a report: written, not marked.
 				st := reportState(t, key)
 				if want := (storage.ReportState{}); site.name == "Publish" {
-					want = storage.ReportState{Exists: true, SourceVersion: version}
-					if st != want {
+					want = storage.ReportState{Exists: true, SourceVersion: version, Sequencer: st.Sequencer}
+					if st != want || st.Sequencer == "" {
 						t.Errorf("report state after failed publish = %+v; want %+v", st, want)
 					}
 				} else if st != want {
@@ -312,7 +312,8 @@ func TestHandle_NotifiedMarkFails(t *testing.T) {
 	if strings.Contains(f.logs.String(), `"level":"ERROR"`) {
 		t.Errorf("log has an ERROR line; want none:\n%s", f.logs.String())
 	}
-	if st, want := reportState(t, key), (storage.ReportState{Exists: true, SourceVersion: version}); st != want {
+	st := reportState(t, key)
+	if want := (storage.ReportState{Exists: true, SourceVersion: version, Sequencer: st.Sequencer}); st != want || st.Sequencer == "" {
 		t.Errorf("report state = %+v; want %+v", st, want)
 	}
 }

@@ -89,7 +89,7 @@ func (h *Handler) record(ctx context.Context, rec events.S3EventRecord) error {
 		log.DebugContext(ctx, "folder placeholder ignored")
 		return nil
 	}
-	if err := h.object(ctx, log, bucket, key, rec.S3.Object.VersionID, rec.S3.Object.ETag); err != nil {
+	if err := h.object(ctx, log, bucket, key, rec.S3.Object); err != nil {
 		log.ErrorContext(ctx, "object not handled; Lambda will retry", "error", err)
 		return err
 	}
@@ -104,12 +104,13 @@ func IsReportKey(key string) bool {
 // object checks one object version: read, validate, tag, write the report,
 // publish, then mark the report as notified. A retry after any failure
 // resumes without a second notification.
-func (h *Handler) object(ctx context.Context, log *slog.Logger, bucket, key, versionID, eTag string) error {
+func (h *Handler) object(ctx context.Context, log *slog.Logger, bucket, key string, o events.S3Object) error {
 	start := time.Now()
 	reportKey := key + JSONSuffix
+	versionID := o.VersionID
 	sourceID := versionID
 	if sourceID == "" {
-		sourceID = "etag:" + strings.Trim(eTag, `"`)
+		sourceID = "etag:" + strings.Trim(o.ETag, `"`)
 	}
 
 	// 1. A report about this very version may exist from an earlier delivery.
@@ -123,6 +124,14 @@ func (h *Handler) object(ctx context.Context, log *slog.Logger, bucket, key, ver
 			return nil
 		}
 		return h.resume(ctx, log, bucket, reportKey, state)
+	}
+	// The report beside the key is about a newer version (events of one key
+	// can arrive late or out of order): leave it, and the newer verdict,
+	// alone. The older version was replaced before it could be reported.
+	if state.Exists && storage.Older(o.Sequencer, state.Sequencer) {
+		log.WarnContext(ctx, "event skipped: a newer version of the object is already reported",
+			"reportKey", reportKey, "reportedVersion", state.SourceVersion)
+		return nil
 	}
 
 	// 2. Read and check the file.
@@ -159,7 +168,7 @@ func (h *Handler) object(ctx context.Context, log *slog.Logger, bucket, key, ver
 	}
 	// The HTML page goes first: the JSON report, written next, is what
 	// marks this version as reported.
-	state = storage.ReportState{SourceVersion: sourceID}
+	state = storage.ReportState{SourceVersion: sourceID, Sequencer: o.Sequencer}
 	if err := h.Store.PutReport(ctx, bucket, key+HTMLSuffix, "text/html; charset=utf-8", page, state); err != nil {
 		return err
 	}

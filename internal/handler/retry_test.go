@@ -157,3 +157,28 @@ func TestHandle_SkipsOwnReportsFoldersAndOtherBuckets(t *testing.T) {
 		}
 	})
 }
+
+// A late or repeated event for an older version must neither notify again
+// nor overwrite the newer version's report.
+func TestHandle_LateEventOfOlderVersion(t *testing.T) {
+	key := "late/feed.txt"
+	broken := strings.Replace(smallFeed, "ok.jpg", "ok.jpg?X-Amz-Signature=abc&X-Amz-Credential=AKIAEXAMPLE", 1)
+	v1, handle1 := put(t, key, []byte(broken))
+	if err := handle1(); err != nil {
+		t.Fatal(err)
+	}
+	v2, handle2 := put(t, key, []byte(smallFeed))
+	if err := handle2(); err != nil {
+		t.Fatal(err)
+	}
+	if err := handle1(); err != nil { // v1's event, delivered again after v2's
+		t.Fatal(err)
+	}
+	notes := notesFor(t, key, 2)
+	if notes[0].Attributes["versionId"] != v1 || notes[1].Attributes["versionId"] != v2 {
+		t.Errorf("notified versions %s, %s; want %s, %s", notes[0].Attributes["versionId"], notes[1].Attributes["versionId"], v1, v2)
+	}
+	if rep := storedReport(t, key); rep.Source.VersionID != v2 || rep.Status != report.StatusPass {
+		t.Errorf("report beside the key is about %s (%s); want %s (pass)", rep.Source.VersionID, rep.Status, v2)
+	}
+}

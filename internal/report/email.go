@@ -113,8 +113,8 @@ func bodyHeadline(r *Report) string {
 // the body passes bodyBudget.
 func writeFindings(b *strings.Builder, r *Report) {
 	s := r.Summary
-	fmt.Fprintf(b, "Format:  %s (%s), %d rows\n", Clean(r.Format), Clean(r.Encoding), s.Rows)
-	fmt.Fprintf(b, "URLs:    %d distinct in %d image cells\n", s.UniqueURLs, s.ImageCells)
+	fmt.Fprintf(b, "Format:  %s (%s), %s\n", Clean(r.Format), Clean(r.Encoding), nouns(s.Rows, "row"))
+	fmt.Fprintf(b, "URLs:    %d distinct in %s\n", s.UniqueURLs, nouns(s.ImageCells, "image cell"))
 	fmt.Fprintf(b, "         %d ok, %d failed, %d not checked\n", s.OKURLs, s.FailedURLs, s.NotChecked)
 	fmt.Fprintf(b, "Found:   %s, %s\n", nouns(s.Errors, "error"), nouns(s.Warnings, "warning"))
 	for _, g := range Groups(r) {

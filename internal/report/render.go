@@ -191,7 +191,7 @@ func WriteText(w io.Writer, r *Report) error {
 		return err
 	}
 	s := r.Summary
-	fmt.Fprintf(&b, "  format %s, encoding %s, %d rows, %d image cells, %d distinct URLs\n", r.Format, r.Encoding, s.Rows, s.ImageCells, s.UniqueURLs)
+	fmt.Fprintf(&b, "  format %s, encoding %s, %s, %s, %s\n", r.Format, r.Encoding, nouns(s.Rows, "row"), nouns(s.ImageCells, "image cell"), nouns(s.UniqueURLs, "distinct URL"))
 	fmt.Fprintf(&b, "  %d ok, %d failed, %d not checked; %s, %s\n", s.OKURLs, s.FailedURLs, s.NotChecked, nouns(s.Errors, "error"), nouns(s.Warnings, "warning"))
 	for _, g := range Groups(r) {
 		fmt.Fprintf(&b, "\n%s %s (%d): %s\n", strings.ToUpper(string(g.Severity)), g.Code, g.Count, Fix(g.Code))

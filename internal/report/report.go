@@ -178,7 +178,7 @@ func SortFindings(fs []Finding) {
 }
 
 // Less reports whether a comes before b in a report: by row, then cell, then
-// code. Cells compare by column position, so B7 sorts before AA7.
+// code, then URL. Cells compare by column position, so B7 sorts before AA7.
 func Less(a, b Finding) bool {
 	if a.Row != b.Row {
 		return a.Row < b.Row
@@ -189,5 +189,10 @@ func Less(a, b Finding) bool {
 		}
 		return a.Cell < b.Cell
 	}
-	return a.Code < b.Code
+	if a.Code != b.Code {
+		return a.Code < b.Code
+	}
+	// Several URLs in one cell: a fixed order, so reports do not change
+	// from run to run.
+	return a.URL < b.URL
 }

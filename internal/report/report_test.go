@@ -179,6 +179,7 @@ func TestLess(t *testing.T) {
 		{"LongColumnLast", Finding{Row: 7, Cell: "AA7"}, Finding{Row: 7, Cell: "B7"}, false},
 		{"SameLengthAlphabetical", Finding{Row: 7, Cell: "AB7"}, Finding{Row: 7, Cell: "BA7"}, true},
 		{"ThenCode", Finding{Row: 7, Cell: "E7", Code: CodeInsecureURL}, Finding{Row: 7, Cell: "E7", Code: CodeNotImage}, true},
+		{"ThenURL", Finding{Row: 7, Cell: "E7", Code: CodeNotImage, URL: "https://a.example/1.jpg"}, Finding{Row: 7, Cell: "E7", Code: CodeNotImage, URL: "https://a.example/2.jpg"}, true},
 		{"Equal", Finding{Row: 7, Cell: "E7", Code: CodeNotImage}, Finding{Row: 7, Cell: "E7", Code: CodeNotImage}, false},
 	}
 	for _, tc := range tests {

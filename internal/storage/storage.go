@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -29,6 +30,9 @@ const (
 	MetaSourceVersion = "flatguard-source-version"
 	// MetaNotified holds the SNS message ID once the verdict was published.
 	MetaNotified = "flatguard-notified"
+	// MetaSequencer holds the S3 event sequencer of the source version, which
+	// orders the versions of one key.
+	MetaSequencer = "flatguard-sequencer"
 )
 
 // ErrNotFound means the object (or the version) no longer exists.
@@ -92,6 +96,25 @@ type ReportState struct {
 	SourceVersion string
 	// Notified is the SNS message ID of the published verdict, "" if none.
 	Notified string
+	// Sequencer is the S3 event sequencer of the source version, "" if the
+	// event carried none.
+	Sequencer string
+}
+
+// Older reports whether S3 event sequencer a comes before b. Sequencers of
+// one key are hexadecimal strings; the shorter is padded with leading
+// zeros before comparing. An empty sequencer is never older.
+func Older(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	a, b = strings.ToUpper(a), strings.ToUpper(b)
+	if n := max(len(a), len(b)); len(a) < n {
+		a = strings.Repeat("0", n-len(a)) + a
+	} else if len(b) < n {
+		b = strings.Repeat("0", n-len(b)) + b
+	}
+	return a < b
 }
 
 // ReportState reads the metadata of the report object at key.
@@ -107,6 +130,7 @@ func (s *Store) ReportState(ctx context.Context, bucket, key string) (ReportStat
 		Exists:        true,
 		SourceVersion: out.Metadata[MetaSourceVersion],
 		Notified:      out.Metadata[MetaNotified],
+		Sequencer:     out.Metadata[MetaSequencer],
 	}, nil
 }
 
@@ -127,6 +151,9 @@ func (s *Store) ReadReport(ctx context.Context, bucket, key string) ([]byte, err
 // PutReport writes a report object with the idempotency metadata.
 func (s *Store) PutReport(ctx context.Context, bucket, key, contentType string, body []byte, state ReportState) error {
 	meta := map[string]string{MetaSourceVersion: state.SourceVersion}
+	if state.Sequencer != "" {
+		meta[MetaSequencer] = state.Sequencer
+	}
 	if state.Notified != "" {
 		meta[MetaNotified] = state.Notified
 	}
