@@ -70,12 +70,18 @@ func Invoke(ctx context.Context, eventFile string, out io.Writer) error {
 		return err
 	}
 
-	// The event's object: the demo's unified template, images on the host.
+	// The event's object: the demo's unified template, images on the host;
+	// for a folder placeholder an empty object, and for flatguard's own
+	// report an object the function must leave alone.
 	sample, err := demoFiles.ReadFile(demoUploads[0].file)
 	if err != nil {
 		return err
 	}
 	body := strings.ReplaceAll(string(sample), "https://images.example.com/", "https://"+host.HTTPSAddr()+"/")
+	ignored := handler.IsReportKey(key) || strings.HasSuffix(key, "/")
+	if strings.HasSuffix(key, "/") {
+		body = ""
+	}
 	s3c := stack.S3Client()
 	put, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)})
 	if err != nil {
@@ -106,6 +112,13 @@ func Invoke(ctx context.Context, eventFile string, out io.Writer) error {
 		return fmt.Errorf("invoke: %v\n%s", err, rie.Logs())
 	}
 	fmt.Fprintf(out, "invocation result: %s\n\nfunction log:\n%s\n", bytes.TrimSpace(result), rie.Logs())
+	if ignored {
+		if _, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key + handler.JSONSuffix)}); err == nil {
+			return fmt.Errorf("the function wrote a report for %s, which it must ignore", key)
+		}
+		fmt.Fprintf(out, "=== %s is flatguard's own report or a folder placeholder: no report, no notification (%d received)\n", key, len(stack.Notifications()))
+		return nil
+	}
 
 	obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key + handler.JSONSuffix)})
 	if err != nil {
