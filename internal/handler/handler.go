@@ -113,6 +113,10 @@ func (h *Handler) object(ctx context.Context, log *slog.Logger, bucket, key stri
 		sourceID = "etag:" + strings.Trim(o.ETag, `"`)
 	}
 
+	if len(reportKey) > maxKeyBytes {
+		return h.unreportable(ctx, log, bucket, key, versionID, start)
+	}
+
 	// 1. A report about this very version may exist from an earlier delivery.
 	state, err := h.Store.ReportState(ctx, bucket, reportKey)
 	if err != nil {
@@ -134,34 +138,13 @@ func (h *Handler) object(ctx context.Context, log *slog.Logger, bucket, key stri
 		return nil
 	}
 
-	// 2. Read and check the file.
-	obj, err := h.Store.Open(ctx, bucket, key, versionID)
-	if errors.Is(err, storage.ErrNotFound) {
-		log.WarnContext(ctx, "object no longer exists; skipped")
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer obj.Body.Close()
-	log.InfoContext(ctx, "checking object", "sizeBytes", obj.Size)
-	rep, err := h.Pipeline.Run(ctx, validate.Input{
-		Source:        report.Source{Bucket: bucket, Key: key, VersionID: obj.VersionID, ETag: obj.ETag, Size: obj.Size},
-		Name:          key,
-		Body:          obj.Body,
-		CheckDeadline: h.checkDeadline(ctx, start),
-	})
-	if err != nil {
+	// 2. Read and check the file, and tag the version.
+	rep, err := h.check(ctx, log, bucket, key, versionID, start)
+	if rep == nil || err != nil {
 		return err
 	}
 
-	// 3. Tag the version, then write the report, then tell people.
-	if rep.TagSkipped, err = h.Store.Tag(ctx, bucket, key, obj.VersionID, string(rep.Status)); err != nil {
-		return err
-	}
-	if rep.TagSkipped {
-		log.WarnContext(ctx, "verdict tag skipped: the object already holds the maximum of tags")
-	}
+	// 3. Write the report, then tell people.
 	page, body, err := encode(rep)
 	if err != nil {
 		return err
@@ -185,6 +168,58 @@ func (h *Handler) object(ctx context.Context, log *slog.Logger, bucket, key stri
 		"rows", s.Rows, "imageCells", s.ImageCells, "uniqueUrls", s.UniqueURLs, "failedUrls", s.FailedURLs,
 		"notChecked", s.NotChecked, "reportKey", reportKey, "messageId", messageID,
 		"durationMs", time.Since(start).Milliseconds())
+	return nil
+}
+
+// check reads and checks one object version and tags it with the verdict.
+// It returns a nil report when the object is gone.
+func (h *Handler) check(ctx context.Context, log *slog.Logger, bucket, key, versionID string, start time.Time) (*report.Report, error) {
+	obj, err := h.Store.Open(ctx, bucket, key, versionID)
+	if errors.Is(err, storage.ErrNotFound) {
+		log.WarnContext(ctx, "object no longer exists; skipped")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Body.Close()
+	log.InfoContext(ctx, "checking object", "sizeBytes", obj.Size)
+	rep, err := h.Pipeline.Run(ctx, validate.Input{
+		Source:        report.Source{Bucket: bucket, Key: key, VersionID: obj.VersionID, ETag: obj.ETag, Size: obj.Size},
+		Name:          key,
+		Body:          obj.Body,
+		CheckDeadline: h.checkDeadline(ctx, start),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if rep.TagSkipped, err = h.Store.Tag(ctx, bucket, key, obj.VersionID, string(rep.Status)); err != nil {
+		return nil, err
+	}
+	if rep.TagSkipped {
+		log.WarnContext(ctx, "verdict tag skipped: the object already holds the maximum of tags")
+	}
+	return rep, nil
+}
+
+// maxKeyBytes is S3's limit on the length of a key.
+const maxKeyBytes = 1024
+
+// unreportable answers an object whose key leaves no room for a report
+// beside it (S3 keys hold at most 1024 bytes): the version is checked and
+// tagged and the verdict published, with the report in the message only.
+// Without a report object to hold the idempotency mark, a duplicate
+// delivery of its event publishes again.
+func (h *Handler) unreportable(ctx context.Context, log *slog.Logger, bucket, key, versionID string, start time.Time) error {
+	rep, err := h.check(ctx, log, bucket, key, versionID, start)
+	if rep == nil || err != nil {
+		return err
+	}
+	messageID, err := h.publish(ctx, rep, "")
+	if err != nil {
+		return err
+	}
+	log.WarnContext(ctx, "object checked; no report beside it: the key is too long", "status", rep.Status, "messageId", messageID)
 	return nil
 }
 
@@ -237,6 +272,9 @@ func (h *Handler) publish(ctx context.Context, rep *report.Report, reportKey str
 	loc := report.Location{
 		URI:        "s3://" + src.Bucket + "/" + reportKey,
 		ConsoleURL: consoleURL(h.Region, src.Bucket, reportKey),
+	}
+	if reportKey == "" {
+		loc = report.Location{URI: "not stored: the file's key is too long for a report beside it; shorten the key"}
 	}
 	attrs := map[string]string{
 		"status":    string(rep.Status),

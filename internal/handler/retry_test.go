@@ -182,3 +182,27 @@ func TestHandle_LateEventOfOlderVersion(t *testing.T) {
 		t.Errorf("report beside the key is about %s (%s); want %s (pass)", rep.Source.VersionID, rep.Status, v2)
 	}
 }
+
+// A key within 12 bytes of S3's 1024-byte limit leaves no room for a report
+// beside it: the version is still checked, tagged and notified.
+func TestHandle_KeyTooLongForAReport(t *testing.T) {
+	var b strings.Builder
+	for range 5 {
+		b.WriteString(strings.Repeat("d", 200) + "/")
+	}
+	key := b.String() + "feed.txt" // 1013 bytes
+	version, handle := put(t, key, []byte(smallFeed))
+	if err := handle(); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if got := statusTag(t, key, version); got != "pass" {
+		t.Errorf("tag = %q; want pass", got)
+	}
+	note := notesFor(t, key, 1)[0]
+	if _, ok := note.Attributes["reportKey"]; ok || note.Attributes["status"] != "pass" {
+		t.Errorf("attributes = %v; want status pass and no reportKey", note.Attributes)
+	}
+	if want := "not stored: the file's key is too long for a report beside it; shorten the key"; !strings.Contains(note.Message, want) {
+		t.Errorf("message lacks %q:\n%s", want, note.Message)
+	}
+}
