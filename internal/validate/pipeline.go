@@ -303,11 +303,14 @@ func (r *run) row(row feed.Row) error {
 }
 
 // start starts the workers: one when URLs are fetched (their state is one
-// table), else one per processor.
+// table), else one per processor but the reader's. One more than that
+// leaves three goroutines busy on two processors: the scheduler's parking
+// and waking then cost as much system time as the checks save (0.39 s
+// against 0.30 s for the 100 MB benchmark file on two cores).
 func (r *run) start() {
 	n := 1
 	if r.index == nil {
-		n = max(2, runtime.GOMAXPROCS(0))
+		n = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	r.shards = make([]*shard, n)
 	for i := range r.shards {
