@@ -10,7 +10,11 @@
 // Image Src), eBay (PicURL or Item photo URL), Etsy (IMAGE1), Walmart (a
 // main-image column; the last header row naming its columns wins, as
 // Walmart puts labels above the attribute names), else a generic header
-// with image-named columns over URL-looking values or a SKU column. Cells
+// with image-named columns over URL-looking values or a SKU column; when
+// the rows right below it are names too (image columns naming images, no
+// URL or file name), the last of them is the header and the rows above are
+// header rows, not data. A layout without a main image column (an Amazon
+// price and quantity template) has no row that needs a main image. Cells
 // holding several URLs are split: Google's additional_image_link on commas,
 // eBay's picture column on "|"; each part is trimmed, and a URL repeated
 // within one cell is handed out once.
@@ -42,8 +46,9 @@
 //     workbook without a recognised layout.
 //   - file_too_large: more than Options.MaxFileBytes bytes, or a workbook that
 //     unpacks (or says it unpacks) to more than Options.MaxUnzipBytes, lists
-//     more than 10,000 zip entries or holds more than 2,097,152 shared
-//     strings.
+//     more than 10,000 zip entries, holds more than 2,097,152 shared
+//     strings, or a sheet with more than 1,048,576 cells (or 32 MiB of
+//     text) whose number format hides their value (see below).
 //   - malformed_file: a recognised layout whose structure is broken: header
 //     rows missing, unified-template settings without row numbers, a quoted
 //     cell never closed, a row longer than Options.MaxRowBytes, a row of
@@ -67,7 +72,8 @@
 //     row out of order, a cell given twice, out of order or outside its row
 //     is malformed_file with the row; nothing is handed to fn before the
 //     whole sheet has passed. Of each row it keeps 16 bytes: how many cells
-//     hold a value and a sum over their columns.
+//     hold a value and a sum over their columns. Of the cells whose number
+//     format may hide their value it keeps the value (hiddenCells).
 //  2. The values, row by row, from github.com/xuri/excelize/v2 (libsheet.go),
 //     which applies the cells' number formats as Excel shows them: a SKU
 //     number formatted 00000 keeps its leading zeros, a date reads as a
@@ -83,7 +89,14 @@
 // pass's record of it: other cells with values, a row missing or one too
 // many is malformed_file at that row. The upload sheet is chosen on the
 // strict pass's values; its header rows and data rows are then read from
-// excelize. A cell whose number format may show nothing (";;;", or an empty
-// section as in "0;-0;") may come from excelize as "": in a row holding
-// such cells only the number of cells with values is checked.
+// excelize.
+//
+// A cell whose number format may show nothing (";;;", or an empty section
+// as in "0;-0;") comes from excelize as "" when the format hides its value,
+// but the marketplace reads the value, not what Excel shows: an expired
+// pre-signed URL styled ";;;" still fails the upload. Such a cell gets the
+// value the strict pass kept of it (strings as written, numbers in their
+// General form) wherever excelize gives ""; the row check then stays exact.
+// The kept values are capped (1,048,576 cells, 32 MiB); past the cap the
+// file is file_too_large rather than read with values missing.
 package feed

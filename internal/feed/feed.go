@@ -131,7 +131,8 @@ type Row struct {
 	MainCell string
 	// NeedsMainImage is true for a listing row that must carry a main image
 	// (CONTRACT.md's missing_main_image rule): an Amazon template or unified
-	// row with an SKU that is not a parent, a deletion or a partial update.
+	// row with an SKU that is not a parent, a deletion or a partial update,
+	// in a layout that has a main image column (Info.MainColumn is not "").
 	// Listing Loader rows are offers on existing catalog items and never
 	// need one.
 	NeedsMainImage bool

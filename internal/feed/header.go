@@ -3,6 +3,7 @@ package feed
 import (
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Files without an Amazon row 1 carry a header row: Google Merchant Center,
@@ -48,7 +49,9 @@ type bufRow struct {
 // later row naming the same format's columns wins (Walmart puts human labels
 // above the attribute names). Failing that, the first row with a header
 // cell that names an image over URL-looking values, or with a SKU column, is
-// a generic header. It returns nil when no row qualifies.
+// a generic header; when the rows right below it are names too (see
+// repeatsHeader), the last of them is the header and the rows above it are
+// header rows, not data. It returns nil when no row qualifies.
 func detectHeaderLayout(rows []bufRow) *layout {
 	norm := make([][]string, len(rows))
 	for i, r := range rows {
@@ -73,14 +76,74 @@ func detectHeaderLayout(rows []bufRow) *layout {
 	}
 
 	for i := range rows {
-		l := &layout{format: FormatGeneric, attrRow: rows[i].num, dataRow: rows[i].num + 1}
-		l.setColumns(trimAll(rows[i].cells))
-		l.keepURLColumns(rows[i+1:])
-		if len(l.images) > 0 || l.sku >= 0 {
-			return l
+		l := genericLayout(rows, i)
+		if len(l.images) == 0 && l.sku < 0 {
+			continue
 		}
+		// Rows of names under the header (labels above attribute names,
+		// as Walmart does) are header rows too: the last one names the
+		// columns and the data starts below it.
+		for i+1 < len(rows) && repeatsHeader(l, rows[i+1].cells) {
+			next := genericLayout(rows, i+1)
+			if len(next.images) == 0 && next.sku < 0 {
+				break
+			}
+			i, l = i+1, next
+		}
+		return l
 	}
 	return nil
+}
+
+// genericLayout is the generic layout with rows[i] as its header row.
+func genericLayout(rows []bufRow, i int) *layout {
+	l := &layout{format: FormatGeneric, attrRow: rows[i].num, dataRow: rows[i].num + 1}
+	l.setColumns(trimAll(rows[i].cells))
+	l.keepURLColumns(rows[i+1:])
+	return l
+}
+
+// repeatsHeader reports whether cells, the row below l's header row, is
+// another header row rather than data: every cell is empty or a name (words
+// or an identifier, no URL, no file name), each of l's image columns holds
+// a name that names an image, and l's SKU column one that holds "sku". A
+// row with nothing to compare (no image or SKU column) is data.
+func repeatsHeader(l *layout, cells []string) bool {
+	if len(l.images) == 0 && l.sku < 0 {
+		return false
+	}
+	for _, c := range cells {
+		if !isHeaderName(strings.TrimSpace(c)) {
+			return false
+		}
+	}
+	cell := func(i int) string {
+		if i < len(cells) {
+			return normName(strings.TrimSpace(cells[i]))
+		}
+		return ""
+	}
+	for _, ic := range l.images {
+		if !genericImage(cell(ic.col)) {
+			return false
+		}
+	}
+	return l.sku < 0 || strings.Contains(cell(l.sku), "sku")
+}
+
+// isHeaderName reports whether s reads as a column name: empty, or letters,
+// digits, spaces and the marks names use (_ - * # ( ) :), with no dot,
+// slash or other character of a URL or file name.
+func isHeaderName(s string) bool {
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r), unicode.IsDigit(r):
+		case r == ' ', r == '_', r == '-', r == '*', r == '#', r == '(', r == ')', r == ':':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // keepURLColumns drops the generic image columns whose values in the kept

@@ -348,8 +348,10 @@ func (l *layout) role(name string) role {
 }
 
 // needsMain applies CONTRACT.md's missing_main_image rule to a data row.
+// A layout without a main image column (a price and quantity template)
+// never needs one: the file cannot carry it.
 func (l *layout) needsMain(src source, sku string) bool {
-	if !l.mainRule || sku == "" {
+	if !l.mainRule || l.main < 0 || sku == "" {
 		return false
 	}
 	if l.parent >= 0 && foldEqual(trimASCII(src.bytes(l.parent)), "parent") {

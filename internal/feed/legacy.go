@@ -16,8 +16,10 @@ import (
 //   - GBK / GB18030 (Chinese Excel): double-byte characters in the GB2312
 //     area, both bytes from 0xA1, lead 0xB0-0xF7 for hanzi.
 //   - Mac Roman vs Windows-1252: accented letters whose case fits the ASCII
-//     letters around them; the other code page reads the same bytes as
-//     punctuation or letters of the wrong case.
+//     letters around them, and typographic punctuation (’ “ ” – — … € ™)
+//     where text puts it; the other code page reads the same bytes as
+//     punctuation in odd places or letters of the wrong case. See
+//     scoreSingleByte.
 //
 // A double-byte "character" whose trail is an ASCII letter in the middle of
 // an ASCII word is what a single-byte accent looks like to a double-byte
@@ -163,8 +165,18 @@ func scoreGBK(b []byte) (float64, bool) {
 }
 
 // scoreSingleByte scores how plausible b reads in the single-byte code page
-// cm: a non-ASCII letter next to an ASCII letter of the same case gains, a
-// non-letter inside an ASCII word loses.
+// cm: a non-ASCII letter next to an ASCII letter of the same case gains 2,
+// typographic punctuation where text puts it gains 3, any other non-letter
+// inside an ASCII word loses 1.
+//
+// Punctuation weighs more than a letter because Windows-1252's smart quotes,
+// dashes, ellipsis, euro and trademark signs (0x80-0x9F) are Mac Roman's
+// lower-case accented letters: "Men’s" read as Mac Roman is "Menís", a
+// letter of fitting case. Only the punctuation's position tells them apart,
+// and an apostrophe inside a word is far more common in product text than
+// an í. Genuine Mac Roman accents (é 0x8E, ü 0x9F, ö 0x9A, ß 0xA7) read in
+// Windows-1252 as capitals inside lower-case words (Ž, Ÿ), š or §, which
+// neither fit nor count as punctuation, so Mac Roman keeps those.
 func scoreSingleByte(b []byte, cm *charmap.Charmap) int {
 	score := 0
 	for i, c := range b {
@@ -184,6 +196,8 @@ func scoreSingleByte(b []byte, cm *charmap.Charmap) int {
 			if caseFits(r, prev, next) {
 				score += 2
 			}
+		case punctFits(r, prev, next):
+			score += 3
 		case isASCIILetter(prev) && isASCIILetter(next):
 			score--
 		}
@@ -191,9 +205,39 @@ func scoreSingleByte(b []byte, cm *charmap.Charmap) int {
 	return score
 }
 
+// punctFits reports whether r is typographic punctuation standing where
+// text puts it, between the bytes prev and next: an apostrophe or closing
+// quote after a letter or digit, an opening quote before one, a dash
+// between spaces, digits or letters, an ellipsis after a word, a currency
+// sign or degree sign by a digit, a trademark sign after a word.
+func punctFits(r rune, prev, next byte) bool {
+	word := func(c byte) bool { return isASCIILetter(c) || isDigit(c) }
+	gap := func(c byte) bool { return isSpace(c) || c == '(' || c == '"' || c == '\'' }
+	switch r {
+	case '\u2019', '\u201D': // ’ ”
+		return word(prev) || (prev == '.' || prev == '!' || prev == '?' || prev == ',') && !word(next)
+	case '\u2018', '\u201C': // ‘ “
+		return gap(prev) && word(next)
+	case '\u2013', '\u2014': // – —
+		return isSpace(prev) && isSpace(next) || isDigit(prev) && isDigit(next) || isASCIILetter(prev) && isASCIILetter(next)
+	case '\u2026': // …
+		return word(prev) && !word(next)
+	case '\u20AC', '\u00A3': // € £
+		return isDigit(prev) || isDigit(next) || isSpace(prev) && isSpace(next)
+	case '\u00B0': // °
+		return isDigit(prev)
+	case '\u2122', '\u00AE': // ™ ®
+		return isASCIILetter(prev) && !word(next)
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
 // caseFits reports whether letter r has the case its ASCII neighbours ask
-// for: lower case next to lower case, upper case next to upper case or at
-// the start of a capitalised word.
+// for: lower case next to lower case; upper case next to upper case with no
+// lower-case neighbour ("GRÖSSE"), or at the start of a capitalised word
+// ("Ärger"). A capital inside a lower-case word ("MŸller") does not fit.
 func caseFits(r rune, prev, next byte) bool {
 	lower := func(c byte) bool { return 'a' <= c && c <= 'z' }
 	upper := func(c byte) bool { return 'A' <= c && c <= 'Z' }
@@ -201,7 +245,7 @@ func caseFits(r rune, prev, next byte) bool {
 	case unicode.IsLower(r):
 		return lower(prev) || lower(next)
 	case unicode.IsUpper(r):
-		return upper(prev) || upper(next) || (!isASCIILetter(prev) && lower(next))
+		return (upper(prev) || upper(next)) && !lower(prev) && !lower(next) || (!isASCIILetter(prev) && lower(next))
 	}
 	return false
 }

@@ -57,8 +57,9 @@ type libBook struct {
 
 // openLibBook copies the parts excelize needs out of b, opens the copy with
 // excelize under the same unzip cap and starts the rows of the sheet ref.
-// prints are the strict pass's records of that sheet's rows.
-func openLibBook(b *book, ref sheetRef, prints []rowPrint) (*libBook, error) {
+// prints are the strict pass's records of that sheet's rows, hidden the
+// values it kept of cells whose number format may hide them.
+func openLibBook(b *book, ref sheetRef, prints []rowPrint, hidden *hiddenCells) (*libBook, error) {
 	p, err := b.libCopy(ref)
 	if err != nil {
 		return nil, err
@@ -83,7 +84,7 @@ func openLibBook(b *book, ref sheetRef, prints []rowPrint) (*libBook, error) {
 		return nil, libError(0, fmt.Errorf("open sheet %q: %w", ref.name, err))
 	}
 	lb := &libBook{file: f, rows: rows}
-	lb.src = &bookSource{rows: rows, sheet: ref.name, check: printCheck{prints: prints}}
+	lb.src = &bookSource{rows: rows, sheet: ref.name, check: printCheck{prints: prints}, hidden: hidden}
 	return lb, nil
 }
 
@@ -208,14 +209,14 @@ func copyRaw(zw *zip.Writer, zf *zip.File, name string) error {
 }
 
 // rowPrint records which cells of a stored row hold a value: how many, and
-// the sum of a mixed form of their column numbers. Cells whose number format
-// may show nothing are only counted, in maybe: excelize gives them as ""
-// when the format hides the value. It is what the strict pass keeps of a row
-// (16 bytes) to check excelize's reading of it.
+// the sum of a mixed form of their column numbers. It is what the strict
+// pass keeps of a row (16 bytes) to check excelize's reading of it. Cells
+// whose number format hides their value count as the others: bookSource
+// fills in their values before the check.
 type rowPrint struct {
-	row          uint32
-	cells, maybe uint16
-	sum          uint64
+	row   uint32
+	cells uint32
+	sum   uint64
 }
 
 // add records a value in column col (0-based).
@@ -236,8 +237,7 @@ type printCheck struct {
 
 // row checks excelize's cells of row n: the non-empty ones must be the
 // cells the strict pass found values in, no more, no fewer, in the same
-// columns. In a row with cells whose format may hide their value, only
-// their number is checked: at least the other cells, at most all.
+// columns.
 func (c *printCheck) row(n int, cells []string) error {
 	got := rowPrint{row: uint32(n)}
 	for i, v := range cells {
@@ -255,12 +255,6 @@ func (c *printCheck) row(n int, cells []string) error {
 			c.next++
 		}
 	}
-	if want.maybe > 0 {
-		if got.cells < want.cells || got.cells > want.cells+want.maybe {
-			return mismatchError(want, got)
-		}
-		return nil
-	}
 	if got != want {
 		return mismatchError(want, got)
 	}
@@ -277,7 +271,7 @@ func (c *printCheck) end() error {
 }
 
 func mismatchError(want, got rowPrint) error {
-	return fileError(report.ErrMalformedFile, int(want.row), "row %d: the workbook library reads %d cells with values, the strict reader %d, or not in the same columns", want.row, got.cells, want.cells+want.maybe)
+	return fileError(report.ErrMalformedFile, int(want.row), "row %d: the workbook library reads %d cells with values, the strict reader %d, or not in the same columns", want.row, got.cells, want.cells)
 }
 
 // bookSource streams the chosen sheet's rows from excelize. Next is called
@@ -285,10 +279,17 @@ func mismatchError(want, got rowPrint) error {
 // counting calls gives the sheet's own row numbers; cells are at the index
 // of their column, as the strict pass has refused cells out of order or
 // twice, and every row is checked against the strict pass's record.
+//
+// A cell whose number format hides its value comes from excelize as "";
+// it gets the value the strict pass kept of it (hidden), since the
+// marketplace reads values, not what Excel shows. A cell excelize shows
+// keeps excelize's text.
 type bookSource struct {
 	rows     *excelize.Rows
 	sheet    string
 	check    printCheck
+	hidden   *hiddenCells
+	nextHid  int
 	n        int
 	cells    []string
 	blankRow bool
@@ -307,6 +308,7 @@ func (s *bookSource) next() (bool, error) {
 	if err != nil {
 		return false, libError(s.n, fmt.Errorf("read sheet %q row %d: %w", s.sheet, s.n, err))
 	}
+	cells = s.fillHidden(cells)
 	if err := s.check.row(s.n, cells); err != nil {
 		return false, err
 	}
@@ -319,6 +321,30 @@ func (s *bookSource) next() (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// fillHidden gives the cells of row s.n that excelize read as "" the
+// values the strict pass kept of them.
+func (s *bookSource) fillHidden(cells []string) []string {
+	if s.hidden == nil {
+		return cells
+	}
+	h := s.hidden
+	for ; s.nextHid < len(h.cells) && int(h.cells[s.nextHid].row) <= s.n; s.nextHid++ {
+		hc := h.cells[s.nextHid]
+		if int(hc.row) < s.n {
+			// A row excelize did not give: the check reports it.
+			continue
+		}
+		col := int(hc.col)
+		if col >= len(cells) {
+			cells = append(cells, make([]string, col+1-len(cells))...)
+		}
+		if cells[col] == "" {
+			cells[col] = h.value(s.nextHid)
+		}
+	}
+	return cells
 }
 
 func (s *bookSource) num() int { return s.n }

@@ -265,8 +265,9 @@ func unescapeOOXML(b []byte) []byte {
 // or below an earlier one is malformed_file at that row.
 //
 // sheetSource is the strict pass (see doc.go): it validates the sheet,
-// records which cells of each row hold a value (prints) and gives the
-// values the upload sheet is chosen by. Its values are the cell's stored
+// records which cells of each row hold a value (prints), keeps the values
+// of cells whose number format may hide them (hidden) and gives the values
+// the upload sheet is chosen by. Its values are the cell's stored
 // text: shared and inline strings as written, TRUE/FALSE for booleans,
 // numbers in their shortest form (15 significant digits at most). Number
 // formats are not applied; the values handed to callers come from the
@@ -293,6 +294,8 @@ type sheetSource struct {
 	// hiding is the book's set of styles whose number format may show a
 	// value as nothing (book.hiding).
 	hiding []uint64
+	// hidden holds the values of the cells with such a style.
+	hidden hiddenCells
 
 	all      []string // backing array of cells; unset entries are ""
 	set      []int    // columns of all that hold text
@@ -302,7 +305,8 @@ type sheetSource struct {
 }
 
 // valSpan is one cell's column and text in sheetSource.buf; maybe marks a
-// cell whose number format may show nothing.
+// cell whose number format may show nothing, whose value is kept in
+// sheetSource.hidden.
 type valSpan struct {
 	col, start, end int
 	maybe           bool
@@ -549,6 +553,9 @@ func (s *sheetSource) setValue(num, col int, typ string) error {
 	if len(s.buf) > s.maxRow {
 		return fileError(report.ErrMalformedFile, num, "row is longer than %d bytes", s.maxRow)
 	}
+	if sp.maybe && sp.end > sp.start {
+		return s.hidden.add(num, col, s.buf[sp.start:sp.end])
+	}
 	return nil
 }
 
@@ -556,17 +563,56 @@ func (s *sheetSource) setValue(num, col int, typ string) error {
 func (s *sheetSource) printRow(num int) {
 	p := rowPrint{row: uint32(num)}
 	for _, sp := range s.spans {
-		switch {
-		case sp.end == sp.start:
-		case sp.maybe:
-			p.maybe++
-		default:
+		if sp.end > sp.start {
 			p.add(sp.col)
 		}
 	}
-	if p.cells > 0 || p.maybe > 0 {
+	if p.cells > 0 {
 		s.prints = append(s.prints, p)
 	}
+}
+
+// Caps on the values kept of cells whose number format may hide them. A
+// template rarely styles more than a few header cells or one column so;
+// a whole sheet of them is file_too_large rather than a memory bill.
+const (
+	maxHiddenCells = 1 << 20
+	maxHiddenBytes = 32 << 20
+)
+
+// hiddenCells keeps, in sheet order, the values of the cells whose number
+// format may show them as nothing (";;;", "0;-0;"): the workbook library
+// gives such a cell as "", but the marketplace reads the value, not what
+// Excel shows. The values are the strict pass's: strings as written,
+// numbers in their General form. 12 bytes a cell plus its text.
+type hiddenCells struct {
+	cells []hiddenCell
+	text  []byte
+}
+
+// hiddenCell is one kept value: its row, 0-based column and the end of its
+// text in hiddenCells.text (it starts where the previous one ends).
+type hiddenCell struct {
+	row, col, end uint32
+}
+
+// add keeps the value v of the cell in column col of row num.
+func (h *hiddenCells) add(num, col int, v []byte) error {
+	if len(h.cells) >= maxHiddenCells || len(h.text)+len(v) > maxHiddenBytes {
+		return fileError(report.ErrFileTooLarge, num, "sheet holds more than %d cells or %d bytes whose number format hides their value", maxHiddenCells, maxHiddenBytes)
+	}
+	h.text = append(h.text, v...)
+	h.cells = append(h.cells, hiddenCell{row: uint32(num), col: uint32(col), end: uint32(len(h.text))})
+	return nil
+}
+
+// value returns the text of kept cell i.
+func (h *hiddenCells) value(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = h.cells[i-1].end
+	}
+	return string(h.text[start:h.cells[i].end])
 }
 
 // fillCells makes the cells of the stored row read last.

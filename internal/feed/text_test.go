@@ -125,7 +125,8 @@ func TestRead_Text(t *testing.T) {
 			name:     "NoImageColumns",
 			in:       "TemplateType=PriceInventory\nlabels\nsku\tprice\tquantity\nA-1\t1.00\t3\n",
 			wantInfo: Info{Format: FormatAmazonTemplate, Encoding: EncodingUTF8, ImageColumns: []string{}, Rows: 1},
-			wantRows: []rowResult{{Num: 4, SKU: "A-1", Needs: true}},
+			// No main image column: no row can carry one, so none needs it.
+			wantRows: []rowResult{{Num: 4, SKU: "A-1", Needs: false}},
 		},
 		{
 			name:     "UTF8BOM",

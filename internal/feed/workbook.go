@@ -99,7 +99,7 @@ func readWorkbook(ctx context.Context, r io.Reader, br *bufio.Reader, opts Optio
 	}
 
 	// Pass 2, the workbook library, on the parts pass 1 has read whole.
-	lib, err := openLibBook(b, ref, sheet.prints)
+	lib, err := openLibBook(b, ref, sheet.prints, &sheet.hidden)
 	if err != nil {
 		return info, err
 	}
