@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 
@@ -19,6 +20,8 @@ import (
 	"github.com/flatguard/flatguard/internal/storage"
 	"github.com/flatguard/flatguard/internal/validate"
 )
+
+var errMissingTopic = errors.New("setting TOPIC_ARN is required: the topic the verdicts are published to")
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
