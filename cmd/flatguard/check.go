@@ -177,6 +177,9 @@ func (f *checkFlags) validate() error {
 	case c.MaxFindings < 1:
 		return fmt.Errorf("--max-findings %d: want 1 or more", c.MaxFindings)
 	}
+	if err := validate.CheckUserAgent(c.UserAgent); err != nil {
+		return fmt.Errorf("--user-agent %q: %v", c.UserAgent, err)
+	}
 	if c.Encoding != "" {
 		if err := feed.CheckEncoding(c.Encoding); err != nil {
 			return fmt.Errorf("--encoding %q: want one of utf-8, utf-8-bom, utf-16le, utf-16be, windows-1252, shift_jis, gbk, macintosh", c.Encoding)
@@ -253,7 +256,8 @@ func expand(paths []string) ([]string, error) {
 }
 
 func isFlatFile(name string) bool {
-	if handler.IsReportKey(name) {
+	// Reports flatguard wrote, the Lambda's and --output's text ones too.
+	if handler.IsReportKey(name) || strings.HasSuffix(name, ".report.txt") {
 		return false
 	}
 	switch strings.ToLower(filepath.Ext(name)) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -417,6 +418,7 @@ func TestCLI_BadSettings(t *testing.T) {
 		{"ZeroFindings", []string{"--max-findings", "0"}, "flatguard check: --max-findings 0: want 1 or more\n"},
 		{"NegativeFileBytes", []string{"--max-file-bytes", "-1"}, "flatguard check: --max-file-bytes -1: want 1 or more\n"},
 		{"UnknownEncoding", []string{"--encoding", "utf16"}, `flatguard check: --encoding "utf16": want one of utf-8, utf-8-bom, utf-16le, utf-16be, windows-1252, shift_jis, gbk, macintosh` + "\n"},
+		{"UserAgentCRLF", []string{"--user-agent", "a\r\nX-Injected: 1"}, `flatguard check: --user-agent "a\r\nX-Injected: 1": want printable ASCII only, found byte 0x0d` + "\n"},
 		{"ResolveNotIP", []string{"--resolve", "a.invalid:443:notanip"}, `flatguard check: --resolve "a.invalid:443:notanip": "notanip" is not an IP address` + "\n"},
 	}
 	for _, tc := range cases {
@@ -493,5 +495,28 @@ func TestCLI_Interrupted(t *testing.T) {
 	}
 	if rep.Summary.NotChecked != 1 || len(rep.Findings) != 1 || rep.Findings[0].Code != report.CodeNotChecked {
 		t.Errorf("summary %+v, findings %+v; want the one URL not_checked", rep.Summary, rep.Findings)
+	}
+}
+
+// Checking a folder that holds earlier reports checks only the flat files,
+// however often it runs.
+func TestCLI_FolderWithReports(t *testing.T) {
+	dir := t.TempDir()
+	writeFeed(t, dir, "feed.txt", "https://images.example.com/ok/a.jpg")
+	for run := range 2 {
+		if code, _, stderr := runCLI(t, "check", "--offline", "--output", dir, dir); code != exitPass {
+			t.Fatalf("run %d: exit %d (%s); want 0", run+1, code, stderr)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"feed.txt", "feed.txt.report.txt"}; !slices.Equal(names, want) {
+		t.Errorf("folder holds %v; want %v", names, want)
 	}
 }

@@ -140,6 +140,9 @@ func writeFindings(b *strings.Builder, r *Report) {
 // writeFinding writes one finding: where it is, what is wrong, its URL.
 func writeFinding(b *strings.Builder, f Finding) {
 	loc := fmt.Sprintf("  row %d", f.Row)
+	if f.Row == 0 {
+		loc = "  file"
+	}
 	if f.Cell != "" {
 		loc += " " + truncate(Clean(f.Cell), 12)
 	}

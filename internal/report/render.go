@@ -197,6 +197,9 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "\n%s %s (%d): %s\n", strings.ToUpper(string(g.Severity)), g.Code, g.Count, Fix(g.Code))
 		for _, f := range g.Findings {
 			loc := fmt.Sprintf("row %d", f.Row)
+			if f.Row == 0 {
+				loc = "file"
+			}
 			if f.Cell != "" {
 				loc += " " + f.Cell
 			}

@@ -65,7 +65,7 @@ func everyCodeReport() *Report {
 	unreachable.Detail = map[string]any{"reason": "dns"}
 
 	fs := []Finding{
-		finding(CodeNoImageColumns, 3, "", "", "", "", "no column of the attribute row names an image"),
+		finding(CodeNoImageColumns, 0, "", "", "", "", "no column of the attribute row names an image"),
 		presigned,
 		status,
 		finding(CodeShareLink, 5, "F5", "ACME-RUN-002", "main_image_url",

@@ -86,6 +86,19 @@ func (c Config) withDefaults() Config {
 // Version is the product version, set at build time with -ldflags.
 var Version = "dev"
 
+// CheckUserAgent refuses a User-Agent that cannot be an HTTP header value:
+// a control character (a CR or LF would split the request) or a byte
+// outside printable ASCII. Otherwise every request would fail, and the
+// hosts would be blamed for it.
+func CheckUserAgent(ua string) error {
+	for i := 0; i < len(ua); i++ {
+		if c := ua[i]; c < ' ' || c > '~' {
+			return fmt.Errorf("want printable ASCII only, found byte %#02x", c)
+		}
+	}
+	return nil
+}
+
 // DefaultUserAgent returns the User-Agent sent when none is configured.
 func DefaultUserAgent() string {
 	return "flatguard/" + Version + " (+image URL check)"
@@ -126,6 +139,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	c.UserAgent = strings.TrimSpace(getenv("USER_AGENT"))
+	if err := CheckUserAgent(c.UserAgent); err != nil {
+		return Config{}, fmt.Errorf("setting USER_AGENT=%q: %v", c.UserAgent, err)
+	}
 	c.Encoding = strings.TrimSpace(getenv("ENCODING"))
 	if c.Encoding != "" {
 		if err := feed.CheckEncoding(c.Encoding); err != nil {

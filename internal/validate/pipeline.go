@@ -566,9 +566,15 @@ func (r *run) probe(ctx context.Context, deadline time.Time) {
 		if len(r.passed) == report.MaxThumbnails {
 			break
 		}
-		if u := r.urls[c.url]; !u.failed && u.fetchable && !u.result.NotChecked && !u.shown {
-			r.urls[c.url].shown = true
-			r.passed = append(r.passed, report.Thumbnail{URL: presign.Redact(u.raw), Row: int(c.row), Cell: c.cell, SKU: c.sku})
+		u := r.urls[c.url]
+		if u.failed || !u.fetchable || u.result.NotChecked || u.shown {
+			continue
+		}
+		r.urls[c.url].shown = true
+		// A URL that needs redacting would not load as a thumbnail, and
+		// its full form must not reach the report.
+		if presign.Redact(u.raw) == u.raw {
+			r.passed = append(r.passed, report.Thumbnail{URL: u.raw, Row: int(c.row), Cell: c.cell, SKU: c.sku})
 		}
 	}
 }

@@ -157,3 +157,15 @@ func TestConfigFromEnv_UnknownEncoding(t *testing.T) {
 		t.Errorf("ConfigFromEnv(ENCODING=utf16) error = %v; want one naming the setting", err)
 	}
 }
+
+func TestConfigFromEnv_UserAgentWithLineBreak(t *testing.T) {
+	_, err := ConfigFromEnv(func(k string) string {
+		if k == "USER_AGENT" {
+			return "acme\r\nX-Injected: 1"
+		}
+		return ""
+	})
+	if want := `setting USER_AGENT="acme\r\nX-Injected: 1": want printable ASCII only, found byte 0x0d`; err == nil || err.Error() != want {
+		t.Errorf("ConfigFromEnv(USER_AGENT with CRLF) error = %v; want %s", err, want)
+	}
+}
