@@ -46,9 +46,8 @@
 //     workbook without a recognised layout.
 //   - file_too_large: more than Options.MaxFileBytes bytes, or a workbook that
 //     unpacks (or says it unpacks) to more than Options.MaxUnzipBytes, lists
-//     more than 10,000 zip entries, holds more than 2,097,152 shared
-//     strings, or a sheet with more than 1,048,576 cells (or 32 MiB of
-//     text) whose number format hides their value (see below).
+//     more than 10,000 zip entries, or holds more than 2,097,152 shared
+//     strings.
 //   - malformed_file: a recognised layout whose structure is broken: header
 //     rows missing, unified-template settings without row numbers, a quoted
 //     cell never closed, a row longer than Options.MaxRowBytes, a row of
@@ -72,13 +71,13 @@
 //     row out of order, a cell given twice, out of order or outside its row
 //     is malformed_file with the row; nothing is handed to fn before the
 //     whole sheet has passed. Of each row it keeps 16 bytes: how many cells
-//     hold a value and a sum over their columns. Of the cells whose number
-//     format may hide their value it keeps the value (hiddenCells).
-//  2. The values, row by row, from github.com/xuri/excelize/v2 (libsheet.go),
-//     which applies the cells' number formats as Excel shows them: a SKU
-//     number formatted 00000 keeps its leading zeros, a date reads as a
-//     date. excelize opens a copy of the workbook holding only the parts the
-//     strict pass read, with its unzip limits set from the same caps.
+//     hold a value and a sum over their columns.
+//  2. The values, row by row, from github.com/xuri/excelize/v2 (libsheet.go)
+//     with RawCellValue: each cell's stored value, never its display. Strings
+//     come as stored, numbers in their stored form (a SKU 42 formatted 00000
+//     reads 42), booleans as 1 or 0, dates as serial numbers. excelize opens
+//     a copy of the workbook holding only the parts the strict pass read,
+//     with its unzip limits set from the same caps.
 //
 // Why both: excelize's row iterator drops XML decoder errors (a sheet that
 // breaks partway reads as a shorter sheet that passes), places a cell by
@@ -91,12 +90,11 @@
 // strict pass's values; its header rows and data rows are then read from
 // excelize.
 //
-// A cell whose number format may show nothing (";;;", or an empty section
-// as in "0;-0;") comes from excelize as "" when the format hides its value,
-// but the marketplace reads the value, not what Excel shows: an expired
-// pre-signed URL styled ";;;" still fails the upload. Such a cell gets the
-// value the strict pass kept of it (strings as written, numbers in their
-// General form) wherever excelize gives ""; the row check then stays exact.
-// The kept values are capped (1,048,576 cells, 32 MiB); past the cap the
-// file is file_too_large rather than read with values missing.
+// Number formats are never applied, because the marketplace reads a
+// cell's value, not what Excel shows of it, and a format can disguise a
+// URL: the format 0;0;0;"https://cdn.invalid/clean.jpg" shows a clean URL
+// in place of a stored pre-signed one, ;;; shows nothing and
+// "https://cdn.invalid/"@ puts a prefix before every text. With stored
+// values the strict pass and excelize agree on which cells hold a value
+// whatever the format, so the row check is exact.
 package feed

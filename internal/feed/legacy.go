@@ -35,7 +35,9 @@ func guessLegacy(sample []byte) string {
 	if score, ok := scoreShiftJIS(sample); ok && score >= minCJKScore {
 		best, bestScore = EncodingShiftJIS, score
 	}
-	if score, ok := scoreGBK(sample); ok && score >= minCJKScore && score > bestScore {
+	// A tie goes to GBK: hanzi read as Shift_JIS are mostly runs of
+	// half-width katakana without any of the marks that real kana text has.
+	if score, ok := scoreGBK(sample); ok && score >= minCJKScore && score >= bestScore {
 		best = EncodingGBK
 	}
 	if best != "" {
@@ -68,27 +70,36 @@ func isASCIILetter(c byte) bool {
 // scoreShiftJIS returns the average evidence per non-ASCII character that b
 // is Shift_JIS, and false when b is not valid Shift_JIS. A double-byte
 // character cut off at the end of b is allowed.
+//
+// Half-width katakana (single bytes 0xA1-0xDF) are common in Japanese shop
+// data (ｻｲｽﾞ, ﾒﾝｽﾞ Tｼｬﾂ): one in a run of non-ASCII characters gains 1, a
+// voiced sound mark (ﾞ ﾟ) after a kana that takes it 3, a small kana or
+// the long vowel mark (ｯ ｰ) after a kana 2. The same byte standing alone
+// between ASCII bytes is what an accented capital of a single-byte code page
+// looks like (CAFÉ), and loses 1; so does a mark no kana can carry. A lone
+// kanji not inside an ASCII word (靴-1) gains 1.
 func scoreShiftJIS(b []byte) (float64, bool) {
+	const ascii, kana, wide = 0, 1, 2
 	score, chars := 0, 0
-	prevLetter, prevWide := false, false
+	prevLetter, prev, prevKana := false, ascii, byte(0)
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if c < 0x80 {
-			prevLetter, prevWide = isASCIILetter(c), false
+			prevLetter, prev, prevKana = isASCIILetter(c), ascii, 0
 			continue
 		}
-		wasLetter, wasWide := prevLetter, prevWide
-		prevLetter, prevWide = false, true
+		wasLetter, was, kanaBefore := prevLetter, prev, prevKana
+		prevLetter, prevKana = false, 0
 		switch {
 		case 0xA1 <= c && c <= 0xDF:
-			// Half-width katakana: rare in product data, common when
-			// GBK bytes are read as Shift_JIS.
 			chars++
-			score--
+			prev, prevKana = kana, c
+			score += scoreKana(c, kanaBefore, was != ascii || i+1 < len(b) && b[i+1] >= 0x80)
 			continue
 		case c == 0x80 || c == 0xA0 || c >= 0xFD:
 			return 0, false
 		}
+		prev = wide
 		chars++
 		if i+1 == len(b) {
 			break
@@ -97,11 +108,22 @@ func scoreShiftJIS(b []byte) (float64, bool) {
 		if t < 0x40 || t == 0x7F || t > 0xFC {
 			return 0, false
 		}
+		// A run of double-byte characters; half-width kana next to one
+		// do not make a run (GBK hanzi read as Shift_JIS mix the two).
+		var after byte = ' '
+		if i+2 < len(b) {
+			after = b[i+2]
+		}
+		inRun := was == wide || 0x81 <= after && after <= 0x9F || 0xE0 <= after && after <= 0xFC
+		kanji := 0x88 <= c && c <= 0x9F || 0xE0 <= c && c <= 0xEA
 		switch {
-		case embedded(b, i, wasLetter):
+		case embedded(b, i, wasLetter) && !inRun:
 			score--
-		case !inRun(b, i, wasWide):
-		case c == 0x82 || c == 0x83 || 0x88 <= c && c <= 0x9F || 0xE0 <= c && c <= 0xEA:
+		case !inRun:
+			if kanji && was == ascii && !wasLetter && after < 0x80 && !isASCIILetter(after) {
+				score++
+			}
+		case kanji || c == 0x82 || c == 0x83:
 			score += 2
 		case c == 0x81:
 			score++
@@ -112,6 +134,33 @@ func scoreShiftJIS(b []byte) (float64, bool) {
 		return 0, true
 	}
 	return float64(score) / float64(chars), true
+}
+
+// scoreKana scores the half-width katakana byte c, which follows the
+// half-width kana before (0 for none) and stands in a run of non-ASCII
+// characters or not (run).
+func scoreKana(c, before byte, run bool) int {
+	switch {
+	case !run:
+		return -1
+	case c == 0xDE: // ﾞ: after ｳ, ｶ-ﾄ, ﾊ-ﾎ
+		if before == 0xB3 || 0xB6 <= before && before <= 0xC4 || 0xCA <= before && before <= 0xCE {
+			return 3
+		}
+		return -1
+	case c == 0xDF: // ﾟ: after ﾊ-ﾎ
+		if 0xCA <= before && before <= 0xCE {
+			return 3
+		}
+		return -1
+	case 0xA7 <= c && c <= 0xB0: // ｧ-ｯ, ｰ
+		if 0xA6 <= before && before <= 0xDD {
+			return 2
+		}
+	case c <= 0xA5: // ｡｢｣､･: punctuation, no evidence
+		return 0
+	}
+	return 1
 }
 
 // scoreGBK returns the average evidence per non-ASCII character that b is
@@ -137,10 +186,11 @@ func scoreGBK(b []byte) (float64, bool) {
 		}
 		t := b[i+1]
 		if '0' <= t && t <= '9' {
-			// GB18030 four-byte sequence.
+			// GB18030 four-byte sequence: no other code page has it.
 			if i+3 < len(b) && (b[i+2] < 0x81 || b[i+2] == 0xFF || b[i+3] < '0' || b[i+3] > '9') {
 				return 0, false
 			}
+			score += 2
 			i += 3
 			continue
 		}

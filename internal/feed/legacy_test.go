@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/japanese"
 )
 
 // singleByteRow is one data row of a single-byte test file: the SKU and the
@@ -139,6 +140,33 @@ func TestGuessLegacy_SmartPunctuation(t *testing.T) {
 	for _, tc := range tests {
 		if got := guessLegacy([]byte(tc.in)); got != tc.want {
 			t.Errorf("%s: guessLegacy(%q) = %q; want %q", tc.name, tc.in, got, tc.want)
+		}
+	}
+}
+
+// Shift_JIS shop data with half-width katakana or a lone kanji is
+// Shift_JIS, with the SKU decoded (the tester's files and variants).
+func TestRead_ShiftJISHalfWidthKana(t *testing.T) {
+	tests := []struct{ sku, title string }{
+		{"ｼｬﾂ-01", "メンズ 半袖 Tシャツ 綿100%"},
+		{"ﾃｽﾄ", "ﾃｽﾄ ｼｮｳﾋﾝ"},
+		{"A-1", "ｶﾞﾝﾀﾞﾑ ﾌﾟﾗﾓﾃﾞﾙ"},
+		{"靴-1", "靴"},
+		{"TS-1", "ﾒﾝｽﾞ Tｼｬﾂ"},
+		{"C-1", "ｶﾗｰ: ﾌﾞﾗｯｸ"},
+	}
+	for _, tc := range tests {
+		in, err := japanese.ShiftJIS.NewEncoder().Bytes([]byte("sku\ttitle\tmain_image_url\n" + tc.sku + "\t" + tc.title + "\thttps://x.example/a.jpg\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sku, title string
+		info, err := Read(context.Background(), bytes.NewReader(in), Options{}, func(row Row) error {
+			sku, title = row.SKU, row.Field("title")
+			return nil
+		})
+		if err != nil || info.Encoding != EncodingShiftJIS || sku != tc.sku || title != tc.title {
+			t.Errorf("Read(%s) = encoding %q, SKU %q, title %q, error %v; want %q, %q, %q, nil", tc.sku, info.Encoding, sku, title, err, EncodingShiftJIS, tc.sku, tc.title)
 		}
 	}
 }

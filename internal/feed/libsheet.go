@@ -15,9 +15,9 @@ import (
 )
 
 // The second pass over a workbook: excelize reads the values of the sheet
-// the strict pass chose and read to its end. excelize applies the cells'
-// number formats (a SKU number formatted 00000 keeps its leading zeros, a
-// date reads as a date), which the strict pass does not.
+// the strict pass chose and read to its end. The values are the stored
+// ones (excelize's RawCellValue): no number format is applied, as the
+// marketplace reads a cell's value, not what Excel shows of it.
 //
 // excelize is given a copy of the workbook that holds only the parts the
 // strict pass has read whole under its caps: the workbook part, the styles,
@@ -57,9 +57,8 @@ type libBook struct {
 
 // openLibBook copies the parts excelize needs out of b, opens the copy with
 // excelize under the same unzip cap and starts the rows of the sheet ref.
-// prints are the strict pass's records of that sheet's rows, hidden the
-// values it kept of cells whose number format may hide them.
-func openLibBook(b *book, ref sheetRef, prints []rowPrint, hidden *hiddenCells) (*libBook, error) {
+// prints are the strict pass's records of that sheet's rows.
+func openLibBook(b *book, ref sheetRef, prints []rowPrint) (*libBook, error) {
 	p, err := b.libCopy(ref)
 	if err != nil {
 		return nil, err
@@ -84,7 +83,7 @@ func openLibBook(b *book, ref sheetRef, prints []rowPrint, hidden *hiddenCells) 
 		return nil, libError(0, fmt.Errorf("open sheet %q: %w", ref.name, err))
 	}
 	lb := &libBook{file: f, rows: rows}
-	lb.src = &bookSource{rows: rows, sheet: ref.name, check: printCheck{prints: prints}, hidden: hidden}
+	lb.src = &bookSource{rows: rows, sheet: ref.name, check: printCheck{prints: prints}}
 	return lb, nil
 }
 
@@ -210,9 +209,7 @@ func copyRaw(zw *zip.Writer, zf *zip.File, name string) error {
 
 // rowPrint records which cells of a stored row hold a value: how many, and
 // the sum of a mixed form of their column numbers. It is what the strict
-// pass keeps of a row (16 bytes) to check excelize's reading of it. Cells
-// whose number format hides their value count as the others: bookSource
-// fills in their values before the check.
+// pass keeps of a row (16 bytes) to check excelize's reading of it.
 type rowPrint struct {
 	row   uint32
 	cells uint32
@@ -280,21 +277,21 @@ func mismatchError(want, got rowPrint) error {
 // of their column, as the strict pass has refused cells out of order or
 // twice, and every row is checked against the strict pass's record.
 //
-// A cell whose number format hides its value comes from excelize as "";
-// it gets the value the strict pass kept of it (hidden), since the
-// marketplace reads values, not what Excel shows. A cell excelize shows
-// keeps excelize's text.
+// The cells are the stored values (rawValues): strings as stored, numbers
+// in their stored form, booleans 1 or 0, dates as serial numbers. A number
+// format cannot hide a value, prefix it or show other text in its place.
 type bookSource struct {
 	rows     *excelize.Rows
 	sheet    string
 	check    printCheck
-	hidden   *hiddenCells
-	nextHid  int
 	n        int
 	cells    []string
 	blankRow bool
 	scratch  []byte
 }
+
+// rawValues asks excelize for the stored values, number formats unapplied.
+var rawValues = excelize.Options{RawCellValue: true}
 
 func (s *bookSource) next() (bool, error) {
 	if !s.rows.Next() {
@@ -304,11 +301,10 @@ func (s *bookSource) next() (bool, error) {
 		return false, s.check.end()
 	}
 	s.n++
-	cells, err := s.rows.Columns()
+	cells, err := s.rows.Columns(rawValues)
 	if err != nil {
 		return false, libError(s.n, fmt.Errorf("read sheet %q row %d: %w", s.sheet, s.n, err))
 	}
-	cells = s.fillHidden(cells)
 	if err := s.check.row(s.n, cells); err != nil {
 		return false, err
 	}
@@ -321,30 +317,6 @@ func (s *bookSource) next() (bool, error) {
 		}
 	}
 	return true, nil
-}
-
-// fillHidden gives the cells of row s.n that excelize read as "" the
-// values the strict pass kept of them.
-func (s *bookSource) fillHidden(cells []string) []string {
-	if s.hidden == nil {
-		return cells
-	}
-	h := s.hidden
-	for ; s.nextHid < len(h.cells) && int(h.cells[s.nextHid].row) <= s.n; s.nextHid++ {
-		hc := h.cells[s.nextHid]
-		if int(hc.row) < s.n {
-			// A row excelize did not give: the check reports it.
-			continue
-		}
-		col := int(hc.col)
-		if col >= len(cells) {
-			cells = append(cells, make([]string, col+1-len(cells))...)
-		}
-		if cells[col] == "" {
-			cells[col] = h.value(s.nextHid)
-		}
-	}
-	return cells
 }
 
 func (s *bookSource) num() int { return s.n }

@@ -16,10 +16,10 @@ import (
 	"github.com/flatguard/flatguard/internal/report"
 )
 
-// Values come from the workbook library with the cells' number formats: a
-// numeric SKU formatted 00000 keeps its leading zeros, a date serial
-// formatted yyyy-mm-dd reads as that date.
-func TestRead_WorkbookDisplayFormats(t *testing.T) {
+// Values are the stored ones, number formats unapplied, as the marketplace
+// reads them: a numeric SKU formatted 00000 reads 42, a date formatted
+// yyyy-mm-dd reads as its serial number.
+func TestRead_WorkbookStoredValues(t *testing.T) {
 	f := excelize.NewFile()
 	defer f.Close()
 	const sheet = "Feed"
@@ -79,7 +79,7 @@ func TestRead_WorkbookDisplayFormats(t *testing.T) {
 		t.Fatalf("Read error = %v; want nil", err)
 	}
 	want := []got{
-		{Num: 2, SKU: "00042", Date: "2024-03-01", Cell: "B2", URL: "https://x.example/42.jpg", ImageCount: 1},
+		{Num: 2, SKU: "42", Date: "45352", Cell: "B2", URL: "https://x.example/42.jpg", ImageCount: 1},
 		{Num: 4, SKU: "7", Cell: "B4", URL: "https://x.example/7.jpg", ImageCount: 1},
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
@@ -106,8 +106,6 @@ func TestPrintCheck(t *testing.T) {
 	prints := []rowPrint{printOf(1, 0, 1), printOf(3, 2), printOf(5, 0, 4)}
 	// libRow is what excelize gives for one row number, in order from 1.
 	type libRow = []string
-	// Row 7 has values in columns 1 and 2; the one in column 2 has a
-	// format that hides it, which bookSource fills in before the check.
 	prints = append(prints, printOf(7, 1, 2))
 	all := []libRow{{"a", "b"}, nil, {"", "", "c"}, nil, {"d", "", "", "", "e"}, nil}
 	tests := []struct {
@@ -115,11 +113,10 @@ func TestPrintCheck(t *testing.T) {
 		rows    []libRow // rows 1, 2, 3 ... as the library gives them
 		wantRow int      // 0: no error
 	}{
-		{name: "HiddenValueFilledIn", rows: append(slices.Clone(all), libRow{"", "f", "g"})},
-		{name: "HiddenValueMissing", rows: append(slices.Clone(all), libRow{"", "f"}), wantRow: 7},
-		{name: "HiddenRowValueLost", rows: append(slices.Clone(all), libRow{"", ""}), wantRow: 7},
-		{name: "HiddenRowValueTooMany", rows: append(slices.Clone(all), libRow{"x", "f", "g"}), wantRow: 7},
 		{name: "Match", rows: append(slices.Clone(all), libRow{"", "f", "g"})},
+		{name: "LastValueMissing", rows: append(slices.Clone(all), libRow{"", "f"}), wantRow: 7},
+		{name: "LastRowValuesLost", rows: append(slices.Clone(all), libRow{"", ""}), wantRow: 7},
+		{name: "LastRowValueTooMany", rows: append(slices.Clone(all), libRow{"x", "f", "g"}), wantRow: 7},
 		{name: "EmptyFormulaCellsIgnored", rows: []libRow{{"a", "b", ""}, {""}, {"", "", "c"}, nil, {"d", "", "", "", "e"}, nil, {"", "f", "g", ""}}},
 		{name: "ValueInAnotherColumn", rows: []libRow{{"a", "b"}, nil, {"", "c"}}, wantRow: 3},
 		{name: "ValueTooMany", rows: []libRow{{"a", "b"}, {"x"}}, wantRow: 2},
@@ -225,30 +222,4 @@ func readAllClose(t *testing.T, rc interface {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-func TestMayShowNothing(t *testing.T) {
-	tests := []struct {
-		code string
-		want bool
-	}{
-		{"General", false},
-		{"00000", false},
-		{"yyyy-mm-dd", false},
-		{"#,##0.00;[Red]-#,##0.00", false},
-		{`_(* #,##0_);_(* (#,##0);_(* "-"??_);_(@_)`, false},
-		{`0;-0;"zero";@`, false},
-		{`"a;b"`, false},
-		{`0\;0`, false},
-		{";;;", true},
-		{"0;-0;", true},
-		{"0;-0;;@", true},
-		{`0;"";0`, true},
-		{"[Red];0", true},
-	}
-	for _, tc := range tests {
-		if got := mayShowNothing(tc.code); got != tc.want {
-			t.Errorf("mayShowNothing(%q) = %v; want %v", tc.code, got, tc.want)
-		}
-	}
 }

@@ -265,13 +265,11 @@ func unescapeOOXML(b []byte) []byte {
 // or below an earlier one is malformed_file at that row.
 //
 // sheetSource is the strict pass (see doc.go): it validates the sheet,
-// records which cells of each row hold a value (prints), keeps the values
-// of cells whose number format may hide them (hidden) and gives the values
-// the upload sheet is chosen by. Its values are the cell's stored
-// text: shared and inline strings as written, TRUE/FALSE for booleans,
-// numbers in their shortest form (15 significant digits at most). Number
-// formats are not applied; the values handed to callers come from the
-// workbook library, which applies them (libsheet.go).
+// records which cells of each row hold a value (prints) and gives the
+// values the upload sheet is chosen by. Its values are the cells' stored
+// text, as the workbook library's (libsheet.go) are: shared and inline
+// strings as written, numbers and booleans (1 or 0) as stored. Number
+// formats are not applied.
 type sheetSource struct {
 	x      *xmlStream
 	sheet  string
@@ -291,11 +289,6 @@ type sheetSource struct {
 	// prints holds, for every stored row with a non-empty cell, which
 	// cells those are (see rowPrint).
 	prints []rowPrint
-	// hiding is the book's set of styles whose number format may show a
-	// value as nothing (book.hiding).
-	hiding []uint64
-	// hidden holds the values of the cells with such a style.
-	hidden hiddenCells
 
 	all      []string // backing array of cells; unset entries are ""
 	set      []int    // columns of all that hold text
@@ -304,12 +297,9 @@ type sheetSource struct {
 	scratch  []byte
 }
 
-// valSpan is one cell's column and text in sheetSource.buf; maybe marks a
-// cell whose number format may show nothing, whose value is kept in
-// sheetSource.hidden.
+// valSpan is one cell's column and text in sheetSource.buf.
 type valSpan struct {
 	col, start, end int
-	maybe           bool
 }
 
 func (s *sheetSource) close() { s.x.close() }
@@ -435,14 +425,9 @@ func (s *sheetSource) readCells(start xml.StartElement) error {
 // readCell reads one c element of row num; prev is the column of the
 // previous cell. It returns the cell's column.
 func (s *sheetSource) readCell(start xml.StartElement, num, prev int) (int, error) {
-	// A cell without a style has style 0.
-	col, typ, maybe := prev+1, "", len(s.hiding) > 0 && s.hiding[0]&1 != 0
+	col, typ := prev+1, ""
 	for _, a := range start.Attr {
 		switch a.Name.Local {
-		case "s":
-			if i, err := strconv.Atoi(a.Value); err == nil && i >= 0 && i/64 < len(s.hiding) {
-				maybe = s.hiding[i/64]&(1<<(i%64)) != 0
-			}
 		case "r":
 			c, r, ok := parseCellRef(a.Value)
 			if !ok {
@@ -469,7 +454,7 @@ func (s *sheetSource) readCell(start xml.StartElement, num, prev int) (int, erro
 		return 0, fileError(report.ErrMalformedFile, num, "cell %s comes after cell %s: cells out of order", cellRef(col, num), cellRef(prev, num))
 	}
 	s.seen[col/64] |= 1 << (col % 64)
-	s.spans = append(s.spans, valSpan{col: col, start: len(s.buf), end: len(s.buf), maybe: maybe})
+	s.spans = append(s.spans, valSpan{col: col, start: len(s.buf), end: len(s.buf)})
 
 	// The value: the text of <v>, or of the <t> elements of <is> outside
 	// phonetic runs. <f> (the formula) is not needed: <v> holds its result.
@@ -534,27 +519,14 @@ func (s *sheetSource) setValue(num, col int, typ string) error {
 			}
 		case "inlineStr", "str":
 			s.buf = append(s.buf, unescapeOOXML(s.val)...)
-		case "b":
-			switch string(bytes.TrimSpace(s.val)) {
-			case "1":
-				s.buf = append(s.buf, "TRUE"...)
-			case "0":
-				s.buf = append(s.buf, "FALSE"...)
-			default:
-				s.buf = append(s.buf, s.val...)
-			}
-		case "e", "d":
-			s.buf = append(s.buf, s.val...)
 		default:
-			s.buf = appendNumber(s.buf, s.val)
+			// Numbers, booleans, errors and dates as stored.
+			s.buf = append(s.buf, s.val...)
 		}
 	}
 	sp.end = len(s.buf)
 	if len(s.buf) > s.maxRow {
 		return fileError(report.ErrMalformedFile, num, "row is longer than %d bytes", s.maxRow)
-	}
-	if sp.maybe && sp.end > sp.start {
-		return s.hidden.add(num, col, s.buf[sp.start:sp.end])
 	}
 	return nil
 }
@@ -570,49 +542,6 @@ func (s *sheetSource) printRow(num int) {
 	if p.cells > 0 {
 		s.prints = append(s.prints, p)
 	}
-}
-
-// Caps on the values kept of cells whose number format may hide them. A
-// template rarely styles more than a few header cells or one column so;
-// a whole sheet of them is file_too_large rather than a memory bill.
-const (
-	maxHiddenCells = 1 << 20
-	maxHiddenBytes = 32 << 20
-)
-
-// hiddenCells keeps, in sheet order, the values of the cells whose number
-// format may show them as nothing (";;;", "0;-0;"): the workbook library
-// gives such a cell as "", but the marketplace reads the value, not what
-// Excel shows. The values are the strict pass's: strings as written,
-// numbers in their General form. 12 bytes a cell plus its text.
-type hiddenCells struct {
-	cells []hiddenCell
-	text  []byte
-}
-
-// hiddenCell is one kept value: its row, 0-based column and the end of its
-// text in hiddenCells.text (it starts where the previous one ends).
-type hiddenCell struct {
-	row, col, end uint32
-}
-
-// add keeps the value v of the cell in column col of row num.
-func (h *hiddenCells) add(num, col int, v []byte) error {
-	if len(h.cells) >= maxHiddenCells || len(h.text)+len(v) > maxHiddenBytes {
-		return fileError(report.ErrFileTooLarge, num, "sheet holds more than %d cells or %d bytes whose number format hides their value", maxHiddenCells, maxHiddenBytes)
-	}
-	h.text = append(h.text, v...)
-	h.cells = append(h.cells, hiddenCell{row: uint32(num), col: uint32(col), end: uint32(len(h.text))})
-	return nil
-}
-
-// value returns the text of kept cell i.
-func (h *hiddenCells) value(i int) string {
-	start := uint32(0)
-	if i > 0 {
-		start = h.cells[i-1].end
-	}
-	return string(h.text[start:h.cells[i].end])
 }
 
 // fillCells makes the cells of the stored row read last.
@@ -704,47 +633,4 @@ digits:
 		row = min(row*10+int(c-'0'), maxSheetRows+1)
 	}
 	return col - 1, row, true
-}
-
-// appendNumber appends a numeric cell's value the way Excel's General
-// format shows it: the shortest form of the number, rounded to 15
-// significant digits when it has more (unless it is a whole number that is
-// exact in 15). Text that is no number is appended as is.
-func appendNumber(dst, v []byte) []byte {
-	t := bytes.TrimSpace(v)
-	f, err := strconv.ParseFloat(string(t), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return append(dst, v...)
-	}
-	if significantDigits(t) > 15 && !wholeWithin15(t) {
-		return strconv.AppendFloat(dst, f, 'G', 15, 64)
-	}
-	return strconv.AppendFloat(dst, f, 'f', -1, 64)
-}
-
-// significantDigits counts the digits of a number's mantissa without
-// leading zeros.
-func significantDigits(t []byte) int {
-	n, lead := 0, true
-	for _, c := range t {
-		switch {
-		case c == 'e' || c == 'E':
-			return n
-		case c == '0' && lead:
-		case '0' <= c && c <= '9':
-			n++
-			lead = false
-		}
-	}
-	return n
-}
-
-// wholeWithin15 reports whether t is an integer whose digits past the
-// fifteenth are all zeros.
-func wholeWithin15(t []byte) bool {
-	if bytes.ContainsAny(t, ".eE") {
-		return false
-	}
-	t = bytes.TrimLeft(t, "+-0")
-	return len(bytes.TrimRight(t, "0")) <= 15
 }

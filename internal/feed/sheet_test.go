@@ -317,22 +317,6 @@ func TestParseCellRef(t *testing.T) {
 	}
 }
 
-func TestAppendNumber(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"12345", "12345"},
-		{"0.1", "0.1"},
-		{"1.5E+3", "1500"},
-		{"123456789012345678", "1.23456789012346E+17"},
-		{"1000000000000000000", "1000000000000000000"},
-		{"n/a", "n/a"},
-	}
-	for _, tc := range tests {
-		if got := string(appendNumber(nil, []byte(tc.in))); got != tc.want {
-			t.Errorf("appendNumber(%q) = %q; want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // A multi-URL cell hands out each distinct URL once, in its first place.
 func TestRead_MultiURLCellDuplicates(t *testing.T) {
 	many := make([]string, 0, 40)

@@ -99,7 +99,7 @@ func readWorkbook(ctx context.Context, r io.Reader, br *bufio.Reader, opts Optio
 	}
 
 	// Pass 2, the workbook library, on the parts pass 1 has read whole.
-	lib, err := openLibBook(b, ref, sheet.prints, &sheet.hidden)
+	lib, err := openLibBook(b, ref, sheet.prints)
 	if err != nil {
 		return info, err
 	}
@@ -226,9 +226,6 @@ type book struct {
 	// sstPart and stylesPart name the shared strings and styles parts
 	// ("" when the workbook has none); both are read whole by openBook.
 	sstPart, stylesPart string
-	// hiding has bit i set when cell style i has a number format that may
-	// show a value as nothing (see readStyles).
-	hiding []uint64
 }
 
 // sheetRef is a worksheet's name, relationship id and part.
@@ -301,77 +298,18 @@ func openBook(zr *zip.Reader, opts Options) (*book, error) {
 }
 
 // readStyles reads the styles part whole, as strict XML of at most
-// maxSmallPart bytes, and notes in b.hiding the cell styles (cellXfs
-// entries) whose number format may show a value as nothing.
+// maxSmallPart bytes. Nothing of it is kept: values are read as stored,
+// number formats unapplied.
 func (b *book) readStyles(name string) error {
 	x, err := b.openPart(name)
 	if err != nil {
 		return err
 	}
 	defer x.close()
-	// The children of styleSheet come in a fixed order: number formats
-	// first, cell styles (xf) later.
-	section, xf := "", 0
-	hidingFmts := map[string]bool{}
-	err = x.each(func(se xml.StartElement) {
-		switch name := se.Name.Local; {
-		case x.depth == 2:
-			section = name
-		case section == "numFmts" && name == "numFmt":
-			id, _ := attr(se, "numFmtId")
-			code, _ := attr(se, "formatCode")
-			if len(hidingFmts) < maxSmallPart/64 && mayShowNothing(code) {
-				hidingFmts[id] = true
-			}
-		case section == "cellXfs" && name == "xf":
-			if id, _ := attr(se, "numFmtId"); hidingFmts[id] && xf < maxSmallPart {
-				for len(b.hiding) <= xf/64 {
-					b.hiding = append(b.hiding, 0)
-				}
-				b.hiding[xf/64] |= 1 << (xf % 64)
-			}
-			xf++
-		}
-	}, maxSmallPart)
-	if err != nil {
+	if err := x.each(func(xml.StartElement) {}, maxSmallPart); err != nil {
 		return partError(name, 0, err)
 	}
 	return nil
-}
-
-// mayShowNothing reports whether a number format code has a section that
-// shows no text (";;;" hides every value, "0;-0;" hides zero): empty once
-// its [colour] or [condition] parts and empty quotes are taken out.
-func mayShowNothing(code string) bool {
-	section, quoted, bracket := 0, false, false
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		switch {
-		case quoted:
-			if c == '"' {
-				quoted = false
-			} else {
-				section++
-			}
-		case bracket:
-			bracket = c != ']'
-		case c == '"':
-			quoted = true
-		case c == '[':
-			bracket = true
-		case c == '\\':
-			section++
-			i++
-		case c == ';':
-			if section == 0 {
-				return true
-			}
-			section = 0
-		default:
-			section++
-		}
-	}
-	return section == 0 && strings.Contains(code, ";")
 }
 
 func (b *book) close() {
@@ -505,7 +443,7 @@ func (b *book) pickSheet() (*sheetSource, sheetRef, error) {
 		if err != nil {
 			return nil, sheetRef{}, err
 		}
-		sh := &sheetSource{x: x, sheet: ref.name, sst: b.sst, maxRow: b.opts.maxRowBytes(), hiding: b.hiding}
+		sh := &sheetSource{x: x, sheet: ref.name, sst: b.sst, maxRow: b.opts.maxRowBytes()}
 		if _, _, err = readHeader(sh); err == nil {
 			return sh, ref, nil
 		}
