@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -205,4 +207,40 @@ func TestHandle_KeyTooLongForAReport(t *testing.T) {
 	if want := "not stored: the file's key is too long for a report beside it; shorten the key"; !strings.Contains(note.Message, want) {
 		t.Errorf("message lacks %q:\n%s", want, note.Message)
 	}
+}
+
+// The Lambda's time budget: URL checks stop Reserve before the invocation
+// deadline, and what was not checked is reported, tagged and notified.
+func TestHandle_InvocationDeadline(t *testing.T) {
+	host.Mux.HandleFunc("/catalog/never.jpg", func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	})
+	key := "deadline/feed.txt"
+	feedBody := smallFeed + "SKU-2\thttps://images.example.com/catalog/never.jpg\n"
+	version, _ := put(t, key, []byte(feedBody))
+	out, err := s3c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), VersionId: aws.String(version)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := devstack.S3Event(bucket, key, int64(len(feedBody)), aws.ToString(out.ETag), version)
+
+	// An invocation with 21 s left and the default 20 s reserve: one second
+	// for the checks.
+	ctx, cancel := context.WithTimeout(context.Background(), 21*time.Second)
+	defer cancel()
+	if err := h.Handle(ctx, ev); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	rep := storedReport(t, key)
+	s := rep.Summary
+	if rep.Status != report.StatusFail || s.OKURLs != 1 || s.NotChecked != 1 || s.FailedURLs != 0 {
+		t.Errorf("status %s, ok %d, not checked %d, failed %d; want fail, 1, 1, 0", rep.Status, s.OKURLs, s.NotChecked, s.FailedURLs)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Code != report.CodeNotChecked || rep.Findings[0].Cell != "B5" {
+		t.Errorf("findings = %+v; want one not_checked on B5", rep.Findings)
+	}
+	if got := statusTag(t, key, version); got != "fail" {
+		t.Errorf("tag = %q; want fail", got)
+	}
+	notesFor(t, key, 1)
 }
