@@ -1,7 +1,6 @@
 package feed
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
@@ -43,26 +42,7 @@ func styledBook(t *testing.T, sheet zipPart, sst string, fmts []string) []byte {
 		{name: "xl/sharedStrings.xml", text: `<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` + sst + `</sst>`},
 		{name: "xl/styles.xml", text: styles},
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, p := range parts {
-		w, err := zw.Create(p.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.write != nil {
-			err = p.write(w)
-		} else {
-			_, err = io.WriteString(w, p.text)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return zipParts(t, parts)
 }
 
 // xmlAttr escapes s for a double-quoted XML attribute.

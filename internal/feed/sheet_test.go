@@ -56,6 +56,12 @@ func rawBook(t *testing.T, sheet zipPart, sst string) []byte {
 	if sst != "" {
 		parts = append(parts, zipPart{name: "xl/sharedStrings.xml", text: sst})
 	}
+	return zipParts(t, parts)
+}
+
+// zipParts writes parts into a zip in memory, in order.
+func zipParts(t testing.TB, parts []zipPart) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
