@@ -220,7 +220,7 @@ var pageTemplate = template.Must(template.New("report").Parse(`<!doctype html>
 </tr></thead>
 <tbody>
 {{range .Rows}}<tr class="{{.Severity}}" data-code="{{.Code}}" data-severity="{{.Severity}}" data-order="{{.Order}}">
-<td class="num" data-sort="{{.Row}}">{{.Row}}</td>
+<td class="num" data-sort="{{.Row}}">{{if .Row}}{{.Row}}{{else}}file{{end}}</td>
 <td class="nowrap" data-sort="{{.CellKey}}">{{.Cell}}</td>
 <td class="sku">{{.SKU}}</td>
 <td>{{.Column}}</td>
@@ -494,6 +494,10 @@ func rowList(fs []Finding, limit int) string {
 			continue
 		}
 		seen[f.Row] = true
+		if f.Row == 0 {
+			rows = append(rows, "the file as a whole")
+			continue
+		}
 		rows = append(rows, fmt.Sprint(f.Row))
 	}
 	if len(rows) <= limit {

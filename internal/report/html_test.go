@@ -482,6 +482,9 @@ func TestWriteHTMLBrowser(t *testing.T) {
 		click(t, b, `th:nth-child(1) button`)
 		var rows []int
 		for _, s := range columnText(t, b, 0) {
+			if s == "file" { // the file-level finding
+				s = "0"
+			}
 			n, err := strconv.Atoi(s)
 			if err != nil {
 				t.Fatalf("row cell %q is not a number", s)
