@@ -494,7 +494,10 @@ func TestCLI_Interrupted(t *testing.T) {
 		t.Fatalf("no report on stdout: %v", err)
 	}
 	if rep.Summary.NotChecked != 1 || len(rep.Findings) != 1 || rep.Findings[0].Code != report.CodeNotChecked {
-		t.Errorf("summary %+v, findings %+v; want the one URL not_checked", rep.Summary, rep.Findings)
+		t.Fatalf("summary %+v, findings %+v; want the one URL not_checked", rep.Summary, rep.Findings)
+	}
+	if want := "the check was interrupted before this URL was checked: check the file again"; rep.Findings[0].Message != want {
+		t.Errorf("message = %q; want %q", rep.Findings[0].Message, want)
 	}
 }
 

@@ -536,6 +536,13 @@ func (r *run) probe(ctx context.Context, deadline time.Time) {
 			r.progress(checked, len(raws))
 		}
 	})
+	notChecked := probe.Problem{
+		Code:    report.CodeNotChecked,
+		Message: "the time budget ran out before this URL was checked: check the file again",
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		notChecked.Message = "the check was interrupted before this URL was checked: check the file again"
+	}
 	for _, c := range r.cells {
 		u := &r.urls[c.url]
 		if !u.fetchable {
@@ -543,10 +550,7 @@ func (r *run) probe(ctx context.Context, deadline time.Time) {
 		}
 		problems := u.result.Problems
 		if u.result.NotChecked && !u.failed {
-			problems = []probe.Problem{{
-				Code:    report.CodeNotChecked,
-				Message: "the time budget ran out before this URL was checked: check the file again",
-			}}
+			problems = []probe.Problem{notChecked}
 		}
 		var redacted string
 		for _, pr := range problems {
