@@ -187,7 +187,31 @@ func (c *Checker) exchange(ctx context.Context, client *http.Client, u *url.URL)
 		}
 		ans, err := c.read(resp, body)
 		finish(resp, body)
+		if err == nil && ans.info.deeper && ans.info.format == formatJPEG {
+			c.readDeeper(ctx, client, u, &ans)
+		}
 		return ans, err
+	}
+}
+
+// readDeeper fetches the start of a JPEG again, further this time, when
+// its frame header lies past the first range: the marketplace decodes the
+// whole image, so a small image behind large metadata must not pass
+// unmeasured. The segments are skipped as they stream by.
+func (c *Checker) readDeeper(ctx context.Context, client *http.Client, u *url.URL, ans *answer) {
+	req := c.newRequest(ctx, u, false)
+	req.Header.Set("Range", "bytes=0-"+strconv.Itoa(jpegDeepBytes-1))
+	resp, err := client.Do(req)
+	if err != nil {
+		return
+	}
+	body := &countingReader{r: resp.Body}
+	defer finish(resp, body)
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
+		return
+	}
+	if w, h, ok := jpegSizeStream(body, jpegDeepBytes); ok {
+		ans.info.width, ans.info.height = w, h
 	}
 }
 

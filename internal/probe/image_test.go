@@ -218,6 +218,16 @@ func TestCheck_Images(t *testing.T) {
 			}}},
 		},
 		{
+			// The frame header sits past the first range, behind 192 KiB
+			// of ICC profile: a second, deeper read measures it.
+			name: "TooSmallBehindMetadata", ct: "image/jpeg", data: jpegWithMetadata(testImage(t, "jpeg", 300, 300), 3),
+			want: Result{FinalStatus: 206, Format: "jpeg", Width: 300, Height: 300, Problems: []Problem{{
+				Code:    report.CodeImageTooSmall,
+				Message: "the image is 300x300 px; the longest side must be at least 500 px",
+				Detail:  map[string]any{"width": 300, "height": 300},
+			}}},
+		},
+		{
 			name: "AnimatedGIF", ct: "image/gif", data: gifImage(t, 1000, 1000, 2),
 			want: Result{FinalStatus: 206, Format: "gif", Width: 1000, Height: 1000, Problems: []Problem{{
 				Code:    report.CodeUnsupportedImage,
@@ -343,5 +353,43 @@ func TestResult_OK(t *testing.T) {
 		if got := tc.r.OK(); got != tc.want {
 			t.Errorf("%s: OK() = %v; want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// jpegWithMetadata puts n APP2 segments of 65,535 bytes (the size of a
+// large ICC profile chunk) right after a JPEG's start-of-image marker.
+func jpegWithMetadata(jpg []byte, n int) []byte {
+	out := append([]byte(nil), jpg[:2]...)
+	for range n {
+		seg := make([]byte, 65535+2)
+		seg[0], seg[1], seg[2], seg[3] = 0xff, 0xe2, 0xff, 0xff
+		copy(seg[4:], "ICC_PROFILE\x00")
+		out = append(out, seg...)
+	}
+	return append(out, jpg[2:]...)
+}
+
+func TestJPEGSizeStream(t *testing.T) {
+	jpg := testImage(t, "jpeg", 640, 480)
+	tests := []struct {
+		name   string
+		data   []byte
+		limit  int64
+		w, h   int
+		wantOK bool
+	}{
+		{"Plain", jpg, jpegDeepBytes, 640, 480, true},
+		{"BehindMetadata", jpegWithMetadata(jpg, 5), jpegDeepBytes, 640, 480, true},
+		{"PastTheLimit", jpegWithMetadata(jpg, 5), 100 << 10, 0, 0, false},
+		{"NotJPEG", []byte("<html>"), jpegDeepBytes, 0, 0, false},
+		{"Truncated", jpg[:20], jpegDeepBytes, 0, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w, h, ok := jpegSizeStream(bytes.NewReader(tc.data), tc.limit)
+			if w != tc.w || h != tc.h || ok != tc.wantOK {
+				t.Errorf("jpegSizeStream = %d, %d, %v; want %d, %d, %v", w, h, ok, tc.w, tc.h, tc.wantOK)
+			}
+		})
 	}
 }

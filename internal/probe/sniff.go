@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -37,6 +38,10 @@ type imageInfo struct {
 	format        string
 	width, height int
 	animated      bool
+	// deeper is set when the dimensions lie past the bytes read: a JPEG
+	// whose frame header follows large metadata (ICC profiles, camera or
+	// editor data).
+	deeper bool
 }
 
 // sniff reads from r only what it needs: sniffHead bytes to find the
@@ -58,6 +63,7 @@ func sniff(r io.Reader, buf []byte) (info imageInfo, head []byte, err error) {
 	for {
 		more := readConfig(&info, buf)
 		if !more || eof || len(buf) >= rangeBytes {
+			info.deeper = more && len(buf) >= rangeBytes
 			return info, buf, nil
 		}
 		if buf, eof, err = fill(r, buf, min(2*len(buf), rangeBytes)); err != nil {
@@ -302,6 +308,57 @@ func skipSubBlocks(b []byte, pos int) (int, bool) {
 // Written by hand because image/jpeg.DecodeConfig builds a whole decoder,
 // about 13 KiB, for every call: at thousands of URLs a second that garbage
 // alone costs more CPU than the rest of a check.
+// jpegDeepBytes is how far into a JPEG jpegSizeStream looks for the frame
+// header: metadata before it rarely passes a few hundred KiB.
+const jpegDeepBytes = 4 << 20
+
+// jpegSizeStream finds a JPEG's dimensions by walking its segments from the
+// start of r, skipping their contents, so that memory stays small however
+// far the frame header lies; it gives up past limit bytes.
+func jpegSizeStream(r io.Reader, limit int64) (width, height int, ok bool) {
+	br := bufio.NewReaderSize(io.LimitReader(r, limit), 4<<10)
+	var hdr [7]byte
+	if _, err := io.ReadFull(br, hdr[:2]); err != nil || hdr[0] != 0xff || hdr[1] != 0xd8 {
+		return 0, 0, false
+	}
+	for {
+		c, err := br.ReadByte()
+		if err != nil || c != 0xff {
+			return 0, 0, false
+		}
+		m := byte(0xff)
+		for m == 0xff {
+			if m, err = br.ReadByte(); err != nil {
+				return 0, 0, false
+			}
+		}
+		switch {
+		case m == 0x01 || m >= 0xd0 && m <= 0xd8:
+			continue
+		case m == 0xd9 || m == 0xda:
+			return 0, 0, false
+		}
+		if _, err := io.ReadFull(br, hdr[:2]); err != nil {
+			return 0, 0, false
+		}
+		n := int(hdr[0])<<8 | int(hdr[1])
+		if n < 2 {
+			return 0, 0, false
+		}
+		if isSOF(m) {
+			if _, err := io.ReadFull(br, hdr[2:7]); err != nil {
+				return 0, 0, false
+			}
+			h := int(hdr[3])<<8 | int(hdr[4])
+			w := int(hdr[5])<<8 | int(hdr[6])
+			return w, h, w > 0 && h > 0
+		}
+		if _, err := br.Discard(n - 2); err != nil {
+			return 0, 0, false
+		}
+	}
+}
+
 func jpegSize(b []byte) (width, height int, more bool) {
 	pos := 2 // after SOI
 	for {
