@@ -38,7 +38,7 @@ func benchFeed(b *testing.B, size int) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	head, err := os.ReadFile(filepath.Join("..", "..", "internal", "feed", "testdata", "amazon_fptcustom_health_2019.1209_header_plus_synthetic.cp1252.txt"))
+	head, err := os.ReadFile(filepath.Join("..", "..", "testdata", "corpus", "amazon_fptcustom_health_2019.1209_header_plus_synthetic.cp1252.txt"))
 	if err != nil {
 		b.Fatal(err)
 	}

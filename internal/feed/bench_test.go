@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -13,7 +12,7 @@ import (
 // header, then rows with 272 columns and ten image URLs each.
 func fptcustomBench(b *testing.B, size int) []byte {
 	b.Helper()
-	head, err := os.ReadFile(filepath.Join("testdata", fptcustomFile))
+	head, err := os.ReadFile(testdataPath(fptcustomFile))
 	if err != nil {
 		b.Fatal(err)
 	}

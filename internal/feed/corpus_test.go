@@ -21,7 +21,7 @@ type rowResult struct {
 // readAll reads a file from testdata and collects its rows.
 func readAll(t *testing.T, name string, opts Options) (Info, []rowResult, error) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
+	f, err := os.Open(testdataPath(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestRead_UnifiedWorkbookMatchesText(t *testing.T) {
 
 // The cp1252 file's € (0x80) and – (0x96) decode as Windows-1252, not Latin-1.
 func TestRead_Windows1252Text(t *testing.T) {
-	f, err := os.Open(filepath.Join("testdata", fptcustomFile))
+	f, err := os.Open(testdataPath(fptcustomFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,4 +246,14 @@ func TestRead_Windows1252Text(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Row.Field mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// testdataPath finds a test file: in this package's testdata, or among the
+// corpus files the whole repository shares in testdata/corpus.
+func testdataPath(name string) string {
+	p := filepath.Join("testdata", name)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return filepath.Join("..", "..", "testdata", "corpus", name)
 }

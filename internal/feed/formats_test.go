@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -187,7 +186,7 @@ var encodingCases = []encodingCase{
 // ec's sample, in ec's encoding, and the decoded text of the marker's cell.
 func encodeFile(t *testing.T, fc formatCase, ec encodingCase) ([]byte, string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", fc.file))
+	raw, err := os.ReadFile(testdataPath(fc.file))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,11 @@ func FuzzRead(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	corpus, err := filepath.Glob(filepath.Join("..", "..", "testdata", "corpus", "*"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	names = append(names, corpus...)
 	for _, name := range names {
 		if strings.HasSuffix(name, ".xlsm") {
 			continue

@@ -161,7 +161,7 @@ func TestDetect_Corpus(t *testing.T) {
 		"amazon_fptcustom_health_2019.1209_header_plus_synthetic.cp1252.txt",
 		"amazon_listingloader_offer_2014.0703_header_plus_synthetic.txt",
 	} {
-		data, err := os.ReadFile(filepath.Join("testdata", name))
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "corpus", name))
 		if err != nil {
 			t.Fatal(err)
 		}

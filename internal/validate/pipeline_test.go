@@ -111,7 +111,7 @@ T	A-4	https://x.example/a.jpg	https://x.example/a.jpg
 			wantSum:   report.Summary{Rows: 2, ImageCells: 2, UniqueURLs: 2, NotChecked: 2, Errors: 1, ByCode: map[report.Code]int{report.CodeInvalidURL: 1}},
 		},
 		{
-			name: "ShopifySharedImages", file: "../feed/testdata/shopify_product_template.csv",
+			name: "ShopifySharedImages", file: "../../testdata/corpus/shopify_product_template.csv",
 			wantFormat: "shopify", wantStatus: report.StatusPass,
 			wantSpots: []spot{},
 			wantSum:   report.Summary{Rows: 17, ImageCells: 26, UniqueURLs: 11, NotChecked: 11, ByCode: map[report.Code]int{}},
