@@ -60,17 +60,10 @@ type Config struct {
 	Offline bool
 }
 
-// withDefaults returns c with zero settings replaced by their defaults.
+// withDefaults returns c with the pipeline's zero settings replaced by their
+// defaults. Zero HTTP settings (Concurrency, PerHost, RequestTimeout) stay
+// zero: the checker applies its own defaults, which these are.
 func (c Config) withDefaults() Config {
-	if c.Concurrency <= 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.PerHost <= 0 {
-		c.PerHost = DefaultPerHost
-	}
-	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = DefaultRequestTimeout
-	}
 	if c.MaxFileBytes <= 0 {
 		c.MaxFileBytes = DefaultMaxFileBytes
 	}

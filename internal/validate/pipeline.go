@@ -70,7 +70,8 @@ func New(cfg Config, opts ...Option) *Pipeline {
 	return p
 }
 
-// Config returns the pipeline's settings with defaults filled in.
+// Config returns the pipeline's settings, with the file and report defaults
+// filled in (the HTTP ones are the checker's).
 func (p *Pipeline) Config() Config { return p.cfg }
 
 // Close releases the checker's idle connections.
