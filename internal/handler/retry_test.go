@@ -114,23 +114,30 @@ func TestHandle_UnsupportedFileGetsErrorReport(t *testing.T) {
 
 func TestHandle_SkipsOwnReportsFoldersAndOtherBuckets(t *testing.T) {
 	ctx := context.Background()
+	// Each object is really there, with a body the handler would check
+	// (a readable feed, or an empty file) if it did not skip it.
 	cases := []struct {
 		name string
 		key  string
+		body string
 	}{
-		{"ReportJSON", "skip/feed.txt.report.json"},
-		{"ReportHTML", "skip/feed.txt.report.html"},
-		{"Folder", "skip/folder/"},
+		{"ReportJSON", "skip/feed.txt.report.json", smallFeed},
+		{"ReportHTML", "skip/feed.txt.report.html", smallFeed},
+		{"Folder", "skip/folder/", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ev := devstack.S3Event(bucket, tc.key, 0, "d41d8cd98f00b204e9800998ecf8427e", "v1")
-			if err := h.Handle(ctx, ev); err != nil {
+			version, handle := put(t, tc.key, []byte(tc.body))
+			if err := handle(); err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
 			if _, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(tc.key + ".report.json")}); err == nil {
 				t.Errorf("a report was written for %q", tc.key)
 			}
+			if got := statusTag(t, tc.key, version); got != "" {
+				t.Errorf("%q was tagged %q; want no tag", tc.key, got)
+			}
+			notesFor(t, tc.key, 0)
 		})
 	}
 	t.Run("OtherBucket", func(t *testing.T) {
