@@ -52,7 +52,7 @@ func Start(names ...string) (*Host, error) {
 	for _, n := range names {
 		h.names[strings.ToLower(n)] = true
 	}
-	cert, roots, caPEM, err := newCertificate(names)
+	cert, roots, caPEM, err := NewCertificate(names...)
 	if err != nil {
 		return nil, err
 	}
@@ -173,8 +173,10 @@ func JPEG(width, height int) []byte {
 	return b.Bytes()
 }
 
-// newCertificate makes a CA and a leaf certificate for names.
-func newCertificate(names []string) (tls.Certificate, *x509.CertPool, []byte, error) {
+// NewCertificate makes a private CA and a leaf certificate it signed for
+// names and 127.0.0.1, valid for a day. It returns the leaf (with the CA in
+// its chain), a pool trusting only the CA, and the CA in PEM form.
+func NewCertificate(names ...string) (tls.Certificate, *x509.CertPool, []byte, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, nil, err

@@ -3,12 +3,7 @@ package probe
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"image"
 	"image/color"
@@ -16,7 +11,6 @@ import (
 	"image/png"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/flatguard/flatguard/internal/imagehost"
 )
 
 // fakeResolver maps test host names to addresses and counts lookups.
@@ -123,10 +119,13 @@ func newEnv(t *testing.T, h http.Handler, tlsOn bool, cfg Config) *testEnv {
 		}
 	}
 	if tlsOn {
-		ca := newTestCA(t)
-		e.srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, testHost, "cdn.example.com", "staging.example.com", "xn--bcher-kva.example")}}
+		leaf, roots, _, err := imagehost.NewCertificate(testHost, "cdn.example.com", "staging.example.com", "xn--bcher-kva.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}}
 		e.srv.StartTLS()
-		cfg.RootCAs = ca.pool
+		cfg.RootCAs = roots
 	} else {
 		e.srv.Start()
 	}
@@ -156,64 +155,6 @@ func (e *testEnv) Sleeps() []time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]time.Duration(nil), e.sleeps...)
-}
-
-// testCA issues certificates for test servers.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generate CA key: %v", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "flatguard test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatalf("create CA certificate: %v", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatalf("parse CA certificate: %v", err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-func (ca *testCA) leaf(t *testing.T, names ...string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generate leaf key: %v", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatalf("create leaf certificate: %v", err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 var (
