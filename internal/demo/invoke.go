@@ -78,10 +78,10 @@ func Invoke(ctx context.Context, eventFile string, out io.Writer) error {
 		return err
 	}
 	body := strings.ReplaceAll(string(sample), "https://images.example.com/", "https://"+host.HTTPSAddr()+"/")
-	ignored := handler.IsReportKey(key) || strings.HasSuffix(key, "/")
 	if strings.HasSuffix(key, "/") {
 		body = ""
 	}
+	ignored := handler.Ignores(key, int64(len(body)))
 	s3c := stack.S3Client()
 	put, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)})
 	if err != nil {

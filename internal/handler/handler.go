@@ -82,11 +82,8 @@ func (h *Handler) record(ctx context.Context, rec events.S3EventRecord) error {
 	case h.UploadBucket != "" && bucket != h.UploadBucket:
 		log.ErrorContext(ctx, "event refused: bucket is not the upload bucket", "uploadBucket", h.UploadBucket)
 		return nil
-	case IsReportKey(key):
-		log.DebugContext(ctx, "own report ignored")
-		return nil
-	case strings.HasSuffix(key, "/") && rec.S3.Object.Size == 0:
-		log.DebugContext(ctx, "folder placeholder ignored")
+	case Ignores(key, rec.S3.Object.Size):
+		log.DebugContext(ctx, "own report or folder placeholder ignored")
 		return nil
 	}
 	if err := h.object(ctx, log, bucket, key, rec.S3.Object); err != nil {
@@ -94,6 +91,13 @@ func (h *Handler) record(ctx context.Context, rec events.S3EventRecord) error {
 		return err
 	}
 	return nil
+}
+
+// Ignores reports whether the handler leaves an object alone: flatguard's
+// own reports, so that writing one never triggers another, and folder
+// placeholders (an empty object whose key ends in '/').
+func Ignores(key string, size int64) bool {
+	return IsReportKey(key) || strings.HasSuffix(key, "/") && size == 0
 }
 
 // IsReportKey reports whether key is one of flatguard's own report objects.
