@@ -15,7 +15,7 @@ VERSION ?= $(shell git describe --tags --always 2>/dev/null || echo dev)
 
 LAMBDA_PKG := ./functions/validate
 LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
-LAMBDA_LDFLAGS = -s -w -X github.com/flatguard/flatguard/internal/validate.Version=$(VERSION)
+LAMBDA_LDFLAGS = -s -w -X github.com/flatguard/flatguard/internal/probe.Version=$(VERSION)
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags="$(LAMBDA_LDFLAGS)"
 
 # NEED_CHROMIUM=1 (the default) makes .ci/deps install Debian's chromium when

@@ -52,7 +52,7 @@ func newCheckFlagSet(f *checkFlags, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.PerHost, "per-host", validate.DefaultPerHost, "requests in flight to one host")
 	fs.DurationVar(&c.RequestTimeout, "timeout", validate.DefaultRequestTimeout, "time for one request to a URL, redirects included (a transient failure is tried up to 3 times)")
 	fs.DurationVar(&c.Deadline, "deadline", 0, "time budget for all URL checks; URLs left are reported not_checked (0: none)")
-	fs.StringVar(&c.UserAgent, "user-agent", validate.DefaultUserAgent(), "User-Agent header sent on every request")
+	fs.StringVar(&c.UserAgent, "user-agent", probe.DefaultUserAgent(), "User-Agent header sent on every request")
 	fs.Int64Var(&c.MaxFileBytes, "max-file-bytes", validate.DefaultMaxFileBytes, "larger files are refused with file_too_large")
 	fs.IntVar(&c.MaxFindings, "max-findings", validate.DefaultMaxFindings, "findings listed in a report (the summary counts all)")
 	fs.StringVar(&c.Encoding, "encoding", "", "force the text `encoding` (utf-8, windows-1252, ...); default: detect")

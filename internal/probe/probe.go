@@ -21,10 +21,19 @@ const (
 	DefaultConcurrency  = 128
 	DefaultPerHost      = 16
 	DefaultTimeout      = 15 * time.Second
-	DefaultUserAgent    = "flatguard/dev (+image URL check)"
 	DefaultMaxRedirects = 10
 	DefaultRetries      = 2
 )
+
+// Version is the product version, set at build time with -ldflags; the
+// default User-Agent names it.
+var Version = "dev"
+
+// DefaultUserAgent returns the User-Agent sent when none is configured:
+// "flatguard/<version> (+image URL check)".
+func DefaultUserAgent() string {
+	return "flatguard/" + Version + " (+image URL check)"
+}
 
 // Limits the marketplace sets on images (Amazon's image requirements).
 const (
@@ -119,7 +128,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.UserAgent == "" {
-		cfg.UserAgent = DefaultUserAgent
+		cfg.UserAgent = DefaultUserAgent()
 	}
 	switch {
 	case cfg.MaxRedirects == 0:

@@ -39,7 +39,7 @@ type Config struct {
 	// DefaultLambdaReserve in the Lambda.
 	Deadline time.Duration
 	// UserAgent is sent on every request (USER_AGENT, --user-agent). Empty
-	// means the product's own "flatguard/<version> (+image URL check)".
+	// means probe.DefaultUserAgent(), "flatguard/<version> (+image URL check)".
 	UserAgent string
 	// MaxFileBytes caps the size of a checked file (MAX_FILE_BYTES,
 	// --max-file-bytes). Zero means DefaultMaxFileBytes.
@@ -61,8 +61,9 @@ type Config struct {
 }
 
 // withDefaults returns c with the pipeline's zero settings replaced by their
-// defaults. Zero HTTP settings (Concurrency, PerHost, RequestTimeout) stay
-// zero: the checker applies its own defaults, which these are.
+// defaults. Zero HTTP settings (Concurrency, PerHost, RequestTimeout,
+// UserAgent) stay zero: the checker applies its own defaults, which these
+// are.
 func (c Config) withDefaults() Config {
 	if c.MaxFileBytes <= 0 {
 		c.MaxFileBytes = DefaultMaxFileBytes
@@ -70,14 +71,8 @@ func (c Config) withDefaults() Config {
 	if c.MaxFindings <= 0 {
 		c.MaxFindings = DefaultMaxFindings
 	}
-	if c.UserAgent == "" {
-		c.UserAgent = DefaultUserAgent()
-	}
 	return c
 }
-
-// Version is the product version, set at build time with -ldflags.
-var Version = "dev"
 
 // CheckUserAgent refuses a User-Agent that cannot be an HTTP header value:
 // a control character (a CR or LF would split the request) or a byte
@@ -90,11 +85,6 @@ func CheckUserAgent(ua string) error {
 		}
 	}
 	return nil
-}
-
-// DefaultUserAgent returns the User-Agent sent when none is configured.
-func DefaultUserAgent() string {
-	return "flatguard/" + Version + " (+image URL check)"
 }
 
 // ConfigFromEnv reads the settings from environment variables through
