@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/flatguard/flatguard/internal/devstack"
 	"github.com/flatguard/flatguard/internal/imagehost"
@@ -113,23 +114,26 @@ func TestBootstrap_UnderRuntimeEmulator(t *testing.T) {
 	if err := json.NewDecoder(obj.Body).Decode(&rep); err != nil {
 		t.Fatal(err)
 	}
-	type pos struct {
-		Code report.Code
-		Cell string
+	type spot struct {
+		Code              report.Code
+		Row               int
+		Cell, Column, SKU string
+		URL               string
 	}
-	var got []pos
+	var got []spot
 	for _, f := range rep.Findings {
-		got = append(got, pos{f.Code, f.Cell})
+		got = append(got, spot{f.Code, f.Row, f.Cell, f.Column, f.SKU, f.URL})
 	}
 	// Real time here: every pre-signed link of the file has expired.
-	want := []pos{{"presigned_url", "AD6"}, {"insecure_url", "AD7"}, {"presigned_url", "AE7"}, {"invalid_url", "AF7"}, {"presigned_url", "AD8"}}
-	if len(got) != len(want) {
-		t.Fatalf("findings = %v; want %v", got, want)
+	want := []spot{
+		{"presigned_url", 6, "AD6", "main_image_url", "EX-VITC-120", secure + "products/EX-VITC-120.MAIN.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&X-Amz-Date=20240105T101500Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=REDACTED"},
+		{"insecure_url", 7, "AD7", "main_image_url", "EX-VITC-180", plain + "catalog/EX-VITC-180.MAIN.jpg"},
+		{"presigned_url", 7, "AE7", "other_image_url1", "EX-VITC-180", secure + "images/EX-VITC-180.PT01.jpg?Expires=1767290400&Signature=REDACTED&Key-Pair-Id=REDACTED"},
+		{"invalid_url", 7, "AF7", "other_image_url2", "EX-VITC-180", secure + "catalog/EX VITC 180 PT02.jpg"},
+		{"presigned_url", 8, "AD8", "main_image_url", "EX-VITC-240", secure + "EX-VITC-240.jpg?AWSAccessKeyId=REDACTED&Expires=1704450900&Signature=REDACTED"},
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("findings = %v; want %v", got, want)
-		}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 	if rep.Status != report.StatusFail || rep.Summary.OKURLs != 7 || rep.Summary.FailedURLs != 4 || rep.Summary.UniqueURLs != 11 {
 		t.Errorf("status %s, ok %d, failed %d, unique %d; want fail, 7, 4, 11", rep.Status, rep.Summary.OKURLs, rep.Summary.FailedURLs, rep.Summary.UniqueURLs)
